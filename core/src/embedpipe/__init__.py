@@ -1,0 +1,1 @@
+"""embedpipe: Hugging Face text-embedding models as one string-in, vector-out ONNX graph."""

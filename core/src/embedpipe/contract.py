@@ -1,0 +1,38 @@
+"""The graph contract between stages: the tensor names every stage reads and writes.
+
+Each stage is a standalone ``onnx.ModelProto`` whose graph inputs and outputs use these names;
+``graph.compose`` prefixes every other name per stage and wires stages by these names only.
+"""
+
+from __future__ import annotations
+
+# Tokenizer stage: string [1] -> int64 [1, S] tensors (token_type_ids only where the model takes it).
+TEXT = "input"
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+TOKEN_TYPE_IDS = "token_type_ids"
+TOKENIZER_OUTPUTS = (INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS)
+
+# Encoder stage: the tokenizer outputs it takes -> float32 [1, S, H].
+TOKEN_EMBEDDINGS = "token_embeddings"
+
+# Pooler stage: token_embeddings, attention_mask -> float32 [1, H].
+SENTENCE_EMBEDDING = "sentence_embedding"
+
+# Post-processor stage: float32 [1, D_in] -> float32 [1, D_out]; composition chains them.
+POSTPROCESS_INPUT = "features_in"
+POSTPROCESS_OUTPUT = "features_out"
+
+# The whole graph's output, named as Oracle's default metadata expects.
+EMBEDDING = "embedding"
+
+DEFAULT_OPSET = 17
+DEFAULT_IR_VERSION = 8
+MAX_OPSET = 18
+
+# Oracle refuses custom ops other than the tokenizers (see docs/oracle.md).
+EXTENSIONS_DOMAIN = "ai.onnx.contrib"
+ALLOWED_EXTENSION_OPS = frozenset(
+    {"BertTokenizer", "GPT2Tokenizer", "RobertaTokenizer", "SentencepieceTokenizer", "CLIPTokenizer"}
+)
+STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})

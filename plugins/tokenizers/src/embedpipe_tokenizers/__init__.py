@@ -1,0 +1,1 @@
+"""First-party tokenizer plugins for embedpipe."""
