@@ -1,0 +1,93 @@
+"""What a plugin's component must provide, per kind (the plugin author's contract).
+
+Plugins register *factories* (usually the component class itself) under a name; the core calls
+a factory once per pipeline with keyword options and uses the returned object. Each component
+emits a standalone ONNX stage that honours ``embedpipe.contract`` and, for poolers and
+post-processors, a sentence-transformers style torch module that computes the same thing, so
+validation can compare the graph with a real reference instead of with itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import onnx
+
+if TYPE_CHECKING:
+    import torch
+
+    from embedpipe.source import ModelSource
+
+
+@dataclass(frozen=True)
+class Limitation:
+    """An input class a tokenizer declares it cannot yet reproduce exactly.
+
+    ``matches`` tells whether a text belongs to the class; validation forgives differences only
+    on such texts and lists them, with ``measured_rate`` (share of texts of that class whose
+    token ids differ, as measured by the plugin's author) in the report and the docs.
+    """
+
+    name: str
+    description: str
+    matches: Callable[[str], bool]
+    measured_rate: str
+
+
+@dataclass(frozen=True)
+class TokenizerOptions:
+    """What the core asks of a tokenizer stage."""
+
+    max_length: int
+    do_lower_case: bool | None  # None: as the model's tokenizer files declare
+    with_token_type_ids: bool  # the encoder takes token_type_ids
+    opset: int
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """Emits the tokenizer stage: ``input`` string [1] -> int64 [1, S] ids and mask."""
+
+    limitations: Sequence[Limitation]
+
+    def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto: ...
+
+
+@runtime_checkable
+class Pooler(Protocol):
+    """Emits ``token_embeddings`` [1, S, H] + ``attention_mask`` [1, S] -> ``sentence_embedding`` [1, H]."""
+
+    def build_graph(self, hidden_size: int, opset: int) -> onnx.ModelProto: ...
+
+    def reference_module(self, hidden_size: int) -> torch.nn.Module: ...
+
+
+@runtime_checkable
+class PostProcessor(Protocol):
+    """Emits ``features_in`` [1, D_in] -> ``features_out`` [1, D_out]."""
+
+    def output_dim(self, input_dim: int) -> int: ...
+
+    def build_graph(self, input_dim: int, opset: int) -> onnx.ModelProto: ...
+
+    def reference_module(self, input_dim: int) -> torch.nn.Module: ...
+
+
+@runtime_checkable
+class Quantizer(Protocol):
+    """Transforms the assembled graph; never the tokenizer stage or the graph's IO types."""
+
+    def quantize(self, model: onnx.ModelProto, **options: Any) -> onnx.ModelProto: ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Writes (or loads) the finished graph; returns the paths it wrote, if any."""
+
+    def write(self, model: onnx.ModelProto, name: str, output_dir: Path, **options: Any) -> list[Path]: ...
+
+
+Factory = Callable[..., Any]
