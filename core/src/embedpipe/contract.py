@@ -29,6 +29,7 @@ EMBEDDING = "embedding"
 DEFAULT_OPSET = 17
 DEFAULT_IR_VERSION = 8
 MAX_OPSET = 18
+MAX_EMBEDDING_DIM = 65535  # Oracle VECTOR dimension limit
 
 # Oracle refuses custom ops other than the tokenizers (see docs/oracle.md).
 EXTENSIONS_DOMAIN = "ai.onnx.contrib"

@@ -1,0 +1,240 @@
+"""The ``embedpipe`` command. Every user error is one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from embedpipe.errors import EmbedpipeError
+
+USER_ERROR = 2
+out = Console()
+err = Console(stderr=True)
+
+
+def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn embedpipe's typed errors into one line and exit code 2, with no traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except EmbedpipeError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(USER_ERROR)
+
+    return wrapper
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--strict-plugins", is_flag=True, help="Fail when any installed plugin cannot be loaded.")
+@click.version_option(package_name="embedpipe-core")
+def main(strict_plugins: bool) -> None:
+    """Turn a Hugging Face text-embedding model into one string-in, vector-out ONNX graph."""
+    if strict_plugins:
+        from embedpipe.plugins import get_plugin_manager
+
+        try:
+            get_plugin_manager(strict=True)
+        except EmbedpipeError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(USER_ERROR)
+
+
+@main.command()
+@click.argument("model")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default ./<model name>.onnx).")
+@click.option("--template", help="Start from a template (e.g. text).")
+@click.option("--preset/--no-preset", default=True, show_default=True, help="Start from the model's preset if one exists.")
+@click.option("--tokenizer", help="Tokenizer plugin name (default: chosen from the model's files).")
+@click.option("--pooling", help="Pooling name (default: as the model declares).")
+@click.option("--normalize/--no-normalize", default=None, help="Force L2 normalization on or off.")
+@click.option("--max-seq-length", type=int, help="Truncate to this many tokens (default: as the model declares).")
+@click.option("--opset", type=int, default=17, show_default=True)
+@click.option("--quantize", type=click.Choice(["int8", "fp16"]), help="Quantize the assembled graph.")
+@click.option("--revision", help="Hub revision (branch, tag or commit) to pin.")
+@click.option("--trust-remote-code", is_flag=True, help="Allow the model's own Python code (only for models you trust).")
+@click.option("--no-validate", is_flag=True, help="Skip the parity check against sentence-transformers.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text.")
+@_user_errors
+def convert(model: str, output: Path | None, template: str | None, preset: bool, as_json: bool, **options: Any) -> None:
+    """Convert MODEL (hub id or folder) into one ONNX graph file."""
+    from embedpipe.config import ONNXPipelineConfig
+    from embedpipe.pipeline import ONNXPipeline
+    from embedpipe.runtime import embed, open_session
+
+    properties = _config_properties(options)
+    if template:
+        config = ONNXPipelineConfig.from_template(template, **properties)
+    else:
+        config = ONNXPipelineConfig(model if preset else None, **properties)
+    output = output or Path(f"{Path(model.rstrip('/')).name}.onnx")
+    with out.status("starting", spinner="dots") as status:
+        pipe = ONNXPipeline(model, config, progress=lambda step: status.update(step))
+        try:
+            path = pipe.export2file(output.stem, output.parent)
+        finally:
+            if pipe.report is not None and not as_json:
+                status.stop()
+                out.print(pipe.report.summary(), highlight=False)
+    sample = embed(open_session(path), ["hello world"])[0]
+    result = {
+        "output": str(path),
+        "bytes": path.stat().st_size,
+        "dimension": int(sample.shape[0]),
+        "settings": _settings_dict(pipe),
+        "validation": pipe.report.to_dict() if pipe.report else None,
+        "sample": {"text": "hello world", "vector_head": [round(float(v), 6) for v in sample[:8]]},
+    }
+    if as_json:
+        _emit_json(result)
+        return
+    out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, dimension {sample.shape[0]})")
+    out.print(f"'hello world' -> [{', '.join(f'{v:.5f}' for v in sample[:8])}, ...]", highlight=False)
+
+
+def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
+    quantize = options.pop("quantize")
+    properties = {k: v for k, v in options.items() if v not in (None, False) and k != "no_validate"}
+    properties["validate"] = not options["no_validate"]
+    if options["normalize"] is False:
+        properties["normalize"] = False
+    if quantize == "int8":
+        properties["quantize_model"] = True
+    elif quantize == "fp16":
+        properties["use_float16"] = True
+    return properties
+
+
+def _settings_dict(pipe: Any) -> dict[str, Any]:
+    settings = pipe.settings
+    return {
+        "tokenizer": settings.tokenizer,
+        "max_seq_length": settings.max_seq_length,
+        "pooling": settings.pooling,
+        "post_processors": [p.name for p in settings.post_processors],
+        "opset": settings.opset,
+    }
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def presets(as_json: bool) -> None:
+    """List the preconfigured models and their specifications."""
+    from embedpipe.config import ONNXPipelineConfig
+
+    specs = ONNXPipelineConfig.show_preconfigured(include_properties=True)
+    if as_json:
+        _emit_json(specs)
+        return
+    table = Table("model", "properties")
+    for name, props in specs.items():  # type: ignore[union-attr]
+        table.add_row(name, ", ".join(f"{k}={v}" for k, v in props.items()))
+    out.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+def templates(as_json: bool) -> None:
+    """List the configuration templates."""
+    from embedpipe.config import TEMPLATES
+
+    if as_json:
+        _emit_json(TEMPLATES)
+        return
+    for name, props in TEMPLATES.items():
+        out.print(f"{name}: {props}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def plugins(as_json: bool) -> None:
+    """List installed plugin distributions, versions and what each registers."""
+    from embedpipe.plugins import get_plugin_manager
+
+    manager = get_plugin_manager()
+    infos = manager.plugins()
+    if as_json:
+        _emit_json(
+            {
+                "plugins": [vars(i) for i in infos],
+                "failed": [vars(f) for f in manager.failures],
+            }
+        )
+        return
+    table = Table("plugin", "distribution", "version", "registers")
+    for info in infos:
+        table.add_row(info.name, info.distribution, info.version, "; ".join(f"{k}: {', '.join(v)}" for k, v in info.registers.items()))
+    out.print(table)
+    for failure in manager.failures:
+        err.print(f"[yellow]skipped[/] {failure.name} ({failure.distribution}): {failure.error}", highlight=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def inspect(file: Path, as_json: bool) -> None:
+    """Show a graph's inputs, outputs, opsets, ops, size and metadata."""
+    from embedpipe.inspection import describe
+
+    info = describe(file)
+    if as_json:
+        _emit_json(info)
+        return
+    for key, value in info.items():
+        out.print(f"[bold]{key}[/]: {value}", highlight=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def embed(file: Path, texts: tuple[str, ...], as_json: bool) -> None:
+    """Embed TEXTS with a produced graph (ONNX Runtime in this process)."""
+    from embedpipe.runtime import embed as run_embed
+    from embedpipe.runtime import open_session
+
+    vectors = run_embed(open_session(file), texts)
+    if as_json:
+        _emit_json([{"text": t, "embedding": v.tolist()} for t, v in zip(texts, vectors)])
+        return
+    for text, vector in zip(texts, vectors):
+        out.print(f"{text!r}: dim={vector.shape[0]} [{', '.join(f'{v:.5f}' for v in vector[:8])}, ...]", highlight=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--reference", required=True, help="The model (hub id or folder) the graph was made from.")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="One text per line (default: built-in samples).")
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def validate(file: Path, reference: str, corpus: Path | None, as_json: bool) -> None:
+    """Compare a produced graph with sentence-transformers on the reference model."""
+    from embedpipe.pipeline import pipeline_for_graph
+
+    texts = corpus.read_text(encoding="utf-8").splitlines() if corpus else None
+    with out.status("validating", spinner="dots") as status:
+        pipe = pipeline_for_graph(file, reference, progress=lambda step: status.update(step))
+        report = pipe.validate(texts, model=file)
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        out.print(report.summary(), highlight=False)
+    if not report.ok:
+        sys.exit(1)

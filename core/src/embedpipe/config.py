@@ -1,0 +1,247 @@
+"""The pipeline configuration: OML4Py's property names plus embedpipe's own, templates, presets.
+
+An unset property (``None``) means "as the model declares". A property set by the user, a template
+or a preset overrides only what it names; ``resolve`` turns the config and the model's
+declarations into the ``Settings`` the pipeline builds from.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import MISSING, asdict, dataclass, fields
+from typing import Any
+
+from embedpipe import contract
+from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe.plugins import PluginManager, get_plugin_manager
+from embedpipe.source import ModelSource
+
+log = logging.getLogger(__name__)
+
+# OML4Py's "text" template: mean pooling then Normalize. Lower-casing is left to the model's own
+# tokenizer files (OML4Py forces it on, which changes a cased model's vectors).
+TEMPLATES: dict[str, dict[str, Any]] = {
+    "text": {"pooling": "mean", "normalize": True},
+}
+DEFAULT_POOLING = "mean"  # what sentence-transformers uses for a plain transformer folder
+
+
+@dataclass(init=False)
+class ONNXPipelineConfig:
+    """How to turn a model into a graph. ``None`` everywhere means "all from the model itself"."""
+
+    max_seq_length: int | None = None
+    do_lower_case: bool | None = None
+    post_processors: list[dict[str, Any]] | None = None  # OML4Py form: [{"name": "Pooling", "type": "mean"}, ...]
+    pooling: str | None = None
+    normalize: bool | None = None
+    tokenizer: str | None = None
+    quantize_model: bool = False
+    use_float16: bool = False
+    use_external_data: bool = False
+    distance_metrics: list[str] | None = None
+    languages: list[str] | None = None
+    opset: int = contract.DEFAULT_OPSET
+    validate: bool = True
+    trust_remote_code: bool = False
+    revision: str | None = None
+
+    def __init__(self, model_name: str | None = None, **properties: Any) -> None:
+        for item in fields(self):
+            setattr(self, item.name, None if item.default is MISSING else item.default)
+        if model_name is not None:
+            preset = preset_properties(model_name)
+            if preset is None:
+                log.info("no preset for %s; everything comes from the model's own files", model_name)
+            else:
+                self._update(preset)
+        self._update(properties)
+
+    def _update(self, properties: dict[str, Any]) -> None:
+        known = {f.name for f in fields(self)}
+        for key, value in properties.items():
+            if key not in known:
+                raise ConfigError(
+                    f"unknown config property {key!r}",
+                    f"use one of: {', '.join(sorted(known))}",
+                )
+            setattr(self, key, copy.deepcopy(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    # -- OML4Py-compatible class methods -----------------------------------------------------
+    @classmethod
+    def from_template(cls, name: str, **properties: Any) -> ONNXPipelineConfig:
+        """A config from a named template, with ``properties`` on top (``max_seq_length`` required)."""
+        if name not in TEMPLATES:
+            raise ConfigError(f"no template named {name!r}", f"use one of: {', '.join(TEMPLATES)}")
+        if properties.get("max_seq_length") is None:
+            raise ConfigError("a template needs max_seq_length", f'pass it: from_template("{name}", max_seq_length=512)')
+        return cls(**{**TEMPLATES[name], **properties})
+
+    @staticmethod
+    def show_templates() -> list[str]:
+        return list(TEMPLATES)
+
+    @staticmethod
+    def show_preconfigured(include_properties: bool = False, model_name: str | None = None) -> list[str] | dict[str, dict[str, Any]]:
+        """Preset names, or (with ``include_properties``) their specifications."""
+        presets = all_presets()
+        if model_name is not None:
+            presets = {k: v for k, v in presets.items() if k == model_name}
+        return presets if include_properties else sorted(presets)
+
+
+def all_presets() -> dict[str, dict[str, Any]]:
+    """Every registered preset's properties, by model name."""
+    registry = get_plugin_manager().registry("presets")
+    return {r.name: _preset_value(r.factory) for r in sorted(registry.values(), key=lambda r: r.name)}
+
+
+def preset_properties(model_name: str) -> dict[str, Any] | None:
+    registration = get_plugin_manager().registry("presets").get(model_name.lower())
+    return None if registration is None else _preset_value(registration.factory)
+
+
+def _preset_value(factory: Any) -> dict[str, Any]:
+    value = factory() if callable(factory) else factory
+    return {k: v for k, v in dict(value).items() if not k.startswith("_")}
+
+
+@dataclass(frozen=True)
+class PostProcessorSpec:
+    """One post-processor to build: its registered name and the options its factory takes."""
+
+    name: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The fully resolved configuration the pipeline builds from."""
+
+    tokenizer: str
+    max_seq_length: int
+    do_lower_case: bool | None
+    pooling: str
+    post_processors: tuple[PostProcessorSpec, ...]
+    opset: int
+    quantizer: str | None
+    use_external_data: bool
+    distance_metrics: tuple[str, ...]
+    languages: tuple[str, ...]
+    validate: bool
+
+    @property
+    def normalizes(self) -> bool:
+        return any(p.name == "normalize" for p in self.post_processors)
+
+
+def resolve(
+    config: ONNXPipelineConfig, source: ModelSource, *, plugins: PluginManager | None = None, tokenizer_given: bool = False
+) -> Settings:
+    """Settings from the config where it speaks, from the model's declarations elsewhere.
+
+    ``tokenizer_given``: the caller passes its own tokenizer object, so none is looked up.
+    """
+    plugins = plugins or get_plugin_manager()
+    if not contract.DEFAULT_OPSET <= config.opset <= contract.MAX_OPSET:
+        raise ConfigError(
+            f"opset {config.opset} is outside what Oracle's runtimes load",
+            f"use {contract.DEFAULT_OPSET} to {contract.MAX_OPSET}",
+        )
+    pooling, post = _declared_chain(source)
+    if config.post_processors is not None:
+        pooling, post = _chain_from_oml4py(config.post_processors, source, pooling)
+    if config.pooling is not None:
+        pooling = config.pooling.lower()
+    if config.normalize is True and not any(p.name == "normalize" for p in post):
+        post.append(PostProcessorSpec("normalize", {}))
+    elif config.normalize is False:
+        post = [p for p in post if p.name != "normalize"]
+    if config.quantize_model and config.use_float16:
+        raise ConfigError("quantize_model and use_float16 are both set", "choose INT8 (quantize_model) or FP16 (use_float16)")
+    quantizer = "int8" if config.quantize_model else "fp16" if config.use_float16 else None
+    return Settings(
+        tokenizer="(given)" if tokenizer_given else _tokenizer_name(config, source, plugins),
+        max_seq_length=_max_seq_length(config, source),
+        do_lower_case=config.do_lower_case,
+        pooling=pooling,
+        post_processors=tuple(post),
+        opset=config.opset,
+        quantizer=quantizer,
+        use_external_data=config.use_external_data,
+        distance_metrics=tuple(config.distance_metrics or ("COSINE",)),
+        languages=tuple(config.languages or ()),
+        validate=config.validate,
+    )
+
+
+def _declared_chain(source: ModelSource) -> tuple[str, list[PostProcessorSpec]]:
+    post = [
+        PostProcessorSpec(m.kind, {"path": m.path} if m.path is not None else {}) for m in source.post_modules
+    ]
+    if source.pooling is None:
+        log.warning("%s declares no pooling; using %s pooling as sentence-transformers does", source.name, DEFAULT_POOLING)
+    return source.pooling or DEFAULT_POOLING, post
+
+
+def _chain_from_oml4py(entries: list[dict[str, Any]], source: ModelSource, pooling: str) -> tuple[str, list[PostProcessorSpec]]:
+    """OML4Py's ``post_processors`` list; a Dense entry takes its weights from the model's own Dense modules."""
+    declared_dense = [m.path for m in source.post_modules if m.kind == "dense"]
+    post: list[PostProcessorSpec] = []
+    for entry in entries:
+        options = {k: v for k, v in entry.items() if k not in ("name", "type")}
+        kind = str(entry.get("name", "")).lower()
+        if kind == "pooling":
+            pooling = str(entry.get("type", DEFAULT_POOLING)).lower()
+        elif kind == "dense" and "path" not in options and "weight" not in options:
+            if not declared_dense:
+                raise ConfigError(
+                    f"a Dense post-processor was asked for, but {source.name} has no Dense module with its weights",
+                    "remove the Dense entry, or give its weights (path to a sentence-transformers Dense folder)",
+                )
+            post.append(PostProcessorSpec("dense", {"path": declared_dense.pop(0), **options}))
+        elif kind:
+            post.append(PostProcessorSpec(kind, options))
+        else:
+            raise ConfigError(f"post_processors entry {entry!r} has no name", 'write it as {"name": "Normalize"}')
+    return pooling, post
+
+
+def _tokenizer_name(config: ONNXPipelineConfig, source: ModelSource, plugins: PluginManager) -> str:
+    if config.tokenizer:
+        return config.tokenizer
+    name = plugins.resolve_tokenizer(source)
+    if name is None:
+        known = ", ".join(sorted(plugins.registry("tokenizers"))) or "none installed"
+        raise UnsupportedModelError(
+            f"no installed tokenizer plugin supports {source.tokenizer_class or 'the tokenizer'} of {source.name} "
+            f"(model type {source.model_type or '?'}; installed: {known})",
+            "install a plugin for it, or write one (see docs/plugins.md)",
+        )
+    return name
+
+
+def _max_seq_length(config: ONNXPipelineConfig, source: ModelSource) -> int:
+    limit = source.position_limit
+    if config.max_seq_length is not None:
+        value = config.max_seq_length
+    elif source.max_seq_length is not None:
+        value = source.max_seq_length
+    else:
+        declared = source.tokenizer_config.get("model_max_length")
+        candidates = [int(v) for v in (declared, limit) if isinstance(v, int | float) and v < 1e9]
+        if not candidates:
+            raise ConfigError(f"{source.name} declares no maximum sequence length", "set max_seq_length in the config")
+        value = min(candidates)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise ConfigError(f"max_seq_length {value!r} is impossible", "use a whole number of tokens, at least 2")
+    if limit is not None and value > limit:
+        raise ConfigError(
+            f"max_seq_length {value} exceeds the {limit} positions {source.name}'s encoder has",
+            f"use at most {limit}",
+        )
+    return value

@@ -1,0 +1,108 @@
+"""Export the transformer encoder with torch.onnx: the tokenizer outputs in, token embeddings out."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import warnings
+
+import onnx
+
+from embedpipe import contract
+from embedpipe.errors import ExportError, ModelSourceError, UnsupportedModelError
+from embedpipe.source import ModelSource
+
+_SEQUENCE = "sequence"
+
+
+def encoder_inputs(source: ModelSource) -> tuple[str, ...]:
+    """The tokenizer outputs this encoder takes, in the contract's order.
+
+    ``token_type_ids`` only where both the model's forward and its own tokenizer use it
+    (XLM-R's forward accepts it, but its tokenizer never sends it).
+    """
+    import transformers
+
+    model_class = _model_class(source, transformers)
+    parameters = inspect.signature(model_class.forward).parameters
+    wanted = [contract.INPUT_IDS, contract.ATTENTION_MASK]
+    if contract.TOKEN_TYPE_IDS in parameters and contract.TOKEN_TYPE_IDS in source.model_input_names:
+        wanted.append(contract.TOKEN_TYPE_IDS)
+    return tuple(wanted)
+
+
+def _model_class(source: ModelSource, transformers: object) -> type:
+    from transformers import AutoConfig, AutoModel
+
+    try:
+        config = AutoConfig.from_pretrained(str(source.path), trust_remote_code=source.trust_remote_code)
+        return AutoModel._model_mapping[type(config)]  # noqa: SLF001 - public mapping, no instance needed
+    except (KeyError, ValueError) as exc:
+        raise UnsupportedModelError(
+            f"transformers has no encoder class for model type {source.model_type!r} of {source.name}",
+            "use a model whose architecture transformers knows, or pass trust_remote_code=True for custom code",
+        ) from exc
+
+
+def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
+    """A fresh encoder in eval mode, from safetensors, with eager attention (traceable everywhere)."""
+    from transformers import AutoModel
+
+    try:
+        model = AutoModel.from_pretrained(
+            str(source.path),
+            use_safetensors=True,
+            attn_implementation="eager",
+            trust_remote_code=source.trust_remote_code,
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelSourceError(
+            f"cannot load the weights of {source.name}: {str(exc).splitlines()[0]}", "re-download the model"
+        ) from exc
+    return model.eval()
+
+
+def export_encoder(source: ModelSource, *, opset: int = contract.DEFAULT_OPSET) -> onnx.ModelProto:
+    """The encoder stage as an ONNX model with a dynamic sequence length (batch fixed at 1).
+
+    The legacy TorchScript exporter is used because it writes opset 17 directly; it may leave
+    the model object changed, so it always gets a fresh model that nothing else uses.
+    """
+    import torch
+
+    names = encoder_inputs(source)
+    model = load_encoder(source)
+
+    class TokenEmbeddings(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+            return self.model(**dict(zip(names, tensors))).last_hidden_state
+
+    fill = {contract.INPUT_IDS: 5, contract.ATTENTION_MASK: 1, contract.TOKEN_TYPE_IDS: 0}
+    dummy = tuple(torch.full((1, 8), fill[name], dtype=torch.int64) for name in names)
+    buffer = io.BytesIO()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                TokenEmbeddings(),
+                dummy,
+                buffer,
+                input_names=list(names),
+                output_names=[contract.TOKEN_EMBEDDINGS],
+                dynamic_axes={name: {1: _SEQUENCE} for name in (*names, contract.TOKEN_EMBEDDINGS)},
+                opset_version=opset,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+    except Exception as exc:  # torch raises many types; the user needs one line
+        raise ExportError(
+            f"torch.onnx could not export the encoder of {source.name}: {str(exc).splitlines()[0]}",
+            "report the model type to embedpipe; try another opset with --opset",
+        ) from exc
+    exported = onnx.load_model_from_string(buffer.getvalue())
+    exported.ir_version = contract.DEFAULT_IR_VERSION
+    return exported

@@ -1,0 +1,41 @@
+"""Describe a produced graph: what `embedpipe inspect` prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from embedpipe.errors import ExportError
+from embedpipe.oprule import check_op_rule
+
+
+def _shape(value: onnx.ValueInfoProto) -> list[int | str]:
+    return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+
+
+def _io(value: onnx.ValueInfoProto) -> dict[str, Any]:
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
+    return {"name": value.name, "type": "string" if dtype == object else str(dtype), "shape": _shape(value)}
+
+
+def describe(file: Path) -> dict[str, Any]:
+    """Inputs, outputs, opsets, op counts per domain, size, metadata and the op-rule verdict."""
+    try:
+        model = onnx.load(str(file), load_external_data=False)
+    except Exception as exc:  # protobuf raises DecodeError and others
+        raise ExportError(f"{file} is not an ONNX model ({type(exc).__name__})", "pass a .onnx file embedpipe produced") from exc
+    ops = Counter(f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in model.graph.node)
+    return {
+        "file": str(file),
+        "bytes": file.stat().st_size,
+        "ir_version": model.ir_version,
+        "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import},
+        "inputs": [_io(v) for v in model.graph.input],
+        "outputs": [_io(v) for v in model.graph.output],
+        "ops": dict(sorted(ops.items())),
+        "metadata": {p.key: p.value for p in model.metadata_props},
+        "oracle_op_rule": check_op_rule(model) or "ok",
+    }

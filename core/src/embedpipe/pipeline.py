@@ -1,0 +1,216 @@
+"""ONNXPipeline: build the one graph from a model, validate it, hand it to a sink."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from embedpipe import contract
+from embedpipe.components import Pooler, PostProcessor, Sink, Tokenizer, TokenizerOptions
+from embedpipe.config import ONNXPipelineConfig, Settings, resolve
+from embedpipe.encoder import encoder_inputs, export_encoder
+from embedpipe.errors import ConfigError, ExportError, ValidationError
+from embedpipe.graph import Stage, compose
+from embedpipe.naming import check_export_name
+from embedpipe.oprule import assert_op_rule
+from embedpipe.plugins import PluginManager, get_plugin_manager
+from embedpipe.samples import SAMPLES
+from embedpipe.source import ModelSource, load_source
+from embedpipe.validate import ValidationReport, compare, reference_model
+
+log = logging.getLogger(__name__)
+SETTINGS_KEY = "embedpipe.settings"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Components:
+    """The built components of one pipeline (built once, reused for every call)."""
+
+    tokenizer: Tokenizer
+    pooler: Pooler
+    post_processors: list[PostProcessor]
+
+
+class ONNXPipeline:
+    """A model turned into one string-in, vector-out ONNX graph.
+
+    Components come from the registered plugins by the names the resolved configuration gives;
+    any of them can be passed in as ready objects instead (programmatic assembly), e.g. a pooler
+    written in the caller's own code without installing a distribution.
+    """
+
+    def __init__(
+        self,
+        model_name: str | os.PathLike[str],
+        config: ONNXPipelineConfig | None = None,
+        *,
+        tokenizer: Tokenizer | None = None,
+        pooler: Pooler | None = None,
+        post_processors: Sequence[PostProcessor] | None = None,
+        plugins: PluginManager | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.config = config if config is not None else ONNXPipelineConfig()
+        self.plugins = plugins or get_plugin_manager()
+        self._progress = progress or (lambda step: log.info(step))
+        self._progress("reading the model")
+        self.source: ModelSource = load_source(
+            model_name, revision=self.config.revision, trust_remote_code=self.config.trust_remote_code
+        )
+        self.settings: Settings = resolve(self.config, self.source, plugins=self.plugins, tokenizer_given=tokenizer is not None)
+        self.components = Components(
+            tokenizer=tokenizer or self.plugins.create("tokenizers", self.settings.tokenizer),
+            pooler=pooler or self.plugins.create("poolers", self.settings.pooling),
+            post_processors=list(post_processors)
+            if post_processors is not None
+            else [self.plugins.create("postprocessors", p.name, **p.options) for p in self.settings.post_processors],
+        )
+        self._model: onnx.ModelProto | None = None
+        self.report: ValidationReport | None = None
+
+    # -- building ----------------------------------------------------------------------------
+    @property
+    def embedding_dim(self) -> int:
+        dim = self.source.hidden_size
+        for post in self.components.post_processors:
+            dim = post.output_dim(dim)
+        return dim
+
+    def build(self) -> onnx.ModelProto:
+        """The composed graph (built once, then cached)."""
+        if self._model is None:
+            self._model = self._build()
+        return self._model
+
+    def _build(self) -> onnx.ModelProto:
+        settings, source = self.settings, self.source
+        opset = settings.opset
+        inputs = encoder_inputs(source)
+        self._progress("building the tokenizer stage")
+        options = TokenizerOptions(
+            max_length=settings.max_seq_length,
+            do_lower_case=settings.do_lower_case,
+            with_token_type_ids=contract.TOKEN_TYPE_IDS in inputs,
+            opset=opset,
+        )
+        stages = [Stage("tokenizer/", self.components.tokenizer.build_graph(source, options))]
+        self._progress("exporting the encoder with torch.onnx")
+        stages.append(Stage("encoder/", export_encoder(source, opset=opset)))
+        stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))
+        previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size
+        for index, post in enumerate(self.components.post_processors):
+            last = index == len(self.components.post_processors) - 1
+            output = contract.EMBEDDING if last else f"post{index}/{contract.POSTPROCESS_OUTPUT}"
+            stage = Stage(
+                f"post{index}/",
+                post.build_graph(dim, opset),
+                {contract.POSTPROCESS_INPUT: previous, contract.POSTPROCESS_OUTPUT: output},
+            )
+            stages.append(stage)
+            previous, dim = output, post.output_dim(dim)
+        if previous == contract.SENTENCE_EMBEDDING:
+            stages[2].wiring = {contract.SENTENCE_EMBEDDING: contract.EMBEDDING}
+        self._progress("composing the graph")
+        model = compose(
+            stages,
+            inputs=[contract.TEXT],
+            outputs=[contract.EMBEDDING],
+            opset=opset,
+            doc=f"embedpipe: {source.name} as one string-in, vector-out graph",
+        )
+        onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self._settings_properties()), "embedpipe.source": source.name})
+        if settings.quantizer is not None:
+            self._progress(f"quantizing ({settings.quantizer})")
+            model = self.plugins.create("quantizers", settings.quantizer).quantize(model)
+        self._check(model)
+        return model
+
+    def _check(self, model: onnx.ModelProto) -> None:
+        try:
+            onnx.checker.check_model(model)
+        except onnx.checker.ValidationError as exc:
+            raise ExportError(f"the composed graph is not valid ONNX: {str(exc).splitlines()[0]}", "a stage broke the contract") from exc
+        assert_op_rule(model)
+        if not 1 <= self.embedding_dim <= contract.MAX_EMBEDDING_DIM:
+            raise ExportError(
+                f"embedding dimension {self.embedding_dim} is outside Oracle's 1..{contract.MAX_EMBEDDING_DIM}",
+                "change the Dense layers",
+            )
+
+    def _settings_properties(self) -> dict[str, Any]:
+        """The resolved settings as config properties, so a later `validate` can rebuild the reference.
+
+        Dense weights are not recorded by path: they come back from the reference model's own modules.
+        """
+        settings = self.settings
+        return {
+            "tokenizer": settings.tokenizer,
+            "max_seq_length": settings.max_seq_length,
+            "do_lower_case": settings.do_lower_case,
+            "post_processors": [{"name": "Pooling", "type": settings.pooling}]
+            + [{"name": p.name, **{k: v for k, v in p.options.items() if k != "path"}} for p in settings.post_processors],
+            "opset": settings.opset,
+        }
+
+    # -- validation --------------------------------------------------------------------------
+    def validate(self, texts: Sequence[str] | None = None, *, model: onnx.ModelProto | Path | None = None) -> ValidationReport:
+        """Compare a graph (default: this pipeline's) with sentence-transformers on ``texts``.
+
+        ``texts`` defaults to the built-in hard samples.
+        """
+        from embedpipe.runtime import open_session
+
+        model = self.build() if model is None else model
+        self._progress("validating against sentence-transformers")
+        reference = reference_model(self.source, self.settings, self.components.pooler, self.components.post_processors)
+        self.report = compare(
+            open_session(model),
+            reference,
+            list(SAMPLES if texts is None else texts),
+            limitations=self.components.tokenizer.limitations,
+        )
+        return self.report
+
+    # -- export ------------------------------------------------------------------------------
+    def export2file(self, name: str, output_dir: str | os.PathLike[str] = ".", *, sink: str | Sink = "file", **options: Any) -> Path:
+        """Write ``<output_dir>/<name>.onnx`` after validation (unless the config turns it off)."""
+        check_export_name(name)
+        model = self.build()
+        if self.settings.validate:
+            report = self.validate()
+            if not report.ok:
+                raise ValidationError(
+                    f"the graph differs from sentence-transformers ({len(report.failures)} of {len(report.results)} lines failed)",
+                    "see the report above; nothing was written (--no-validate writes anyway)",
+                )
+        writer = self.plugins.create("sinks", sink) if isinstance(sink, str) else sink
+        self._progress("writing")
+        paths = writer.write(model, name, Path(output_dir), **options)
+        return paths[0]
+
+    def export2db(self, model_name: str, connection: Any = None, **options: Any) -> Any:
+        """Load the graph into Oracle Database through the ``oracle`` sink plugin (``embedpipe[oracle]``)."""
+        if "oracle" not in self.plugins.registry("sinks"):
+            raise ConfigError(
+                "export2db needs the Oracle sink, which is not installed",
+                "install it with `pip install embedpipe[oracle]`",
+            )
+        return self.export2file(model_name, sink="oracle", connection=connection, **options)
+
+
+def pipeline_for_graph(file: Path, reference: str, *, progress: Progress | None = None) -> ONNXPipeline:
+    """A pipeline configured as a produced graph records it was built, for re-validating that graph."""
+    props = {p.key: p.value for p in onnx.load(str(file), load_external_data=False).metadata_props}
+    if SETTINGS_KEY not in props:
+        raise ConfigError(f"{file} carries no embedpipe settings", "validate graphs that embedpipe produced")
+    return ONNXPipeline(reference, ONNXPipelineConfig(**json.loads(props[SETTINGS_KEY])), progress=progress)
+

@@ -1,0 +1,168 @@
+"""Check a produced graph against the real reference: sentence-transformers on the same model.
+
+The reference is assembled from sentence-transformers' own modules (Transformer, the pooler's and
+post-processors' reference modules), configured as the graph was, so what is compared is the
+whole string-to-vector path, not the graph against itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedpipe.components import Limitation, Pooler, PostProcessor
+from embedpipe.runtime import embed
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+    from sentence_transformers import SentenceTransformer
+
+    from embedpipe.config import Settings
+    from embedpipe.source import ModelSource
+
+FP32_MIN_COSINE = 0.9999
+_SHOWN = 5
+
+
+def reference_model(
+    source: ModelSource, settings: Settings, pooler: Pooler, post_processors: Sequence[PostProcessor]
+) -> SentenceTransformer:
+    """sentence-transformers configured exactly as the graph: same length, pooling and post chain."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Transformer
+
+    processor_kwargs: dict[str, Any] = {}
+    if settings.do_lower_case is not None:
+        processor_kwargs["do_lower_case"] = settings.do_lower_case
+    transformer = Transformer(
+        str(source.path),
+        max_seq_length=settings.max_seq_length,
+        model_kwargs={"use_safetensors": True, "trust_remote_code": source.trust_remote_code},
+        processor_kwargs=processor_kwargs or None,
+    )
+    modules = [transformer, pooler.reference_module(source.hidden_size)]
+    dim = source.hidden_size
+    for post in post_processors:
+        modules.append(post.reference_module(dim))
+        dim = post.output_dim(dim)
+    return SentenceTransformer(modules=modules, device="cpu")
+
+
+@dataclass
+class LineResult:
+    text: str
+    cosine: float
+    error: str = ""
+    limitation: str = ""
+
+    @property
+    def preview(self) -> str:
+        flat = self.text.encode("unicode_escape").decode("ascii") if not self.text.isprintable() else self.text
+        return flat if len(flat) <= 60 else f"{flat[:57]}... ({len(self.text)} chars)"
+
+
+@dataclass
+class ValidationReport:
+    """What the comparison found; ``ok`` is False on any error, non-finite output or unforgiven drift."""
+
+    threshold: float
+    results: list[LineResult] = field(default_factory=list)
+    limitations: Sequence[Limitation] = ()
+
+    @property
+    def cosines(self) -> np.ndarray:
+        return np.array([r.cosine for r in self.results if not r.error], dtype=np.float64)
+
+    @property
+    def errors(self) -> list[LineResult]:
+        return [r for r in self.results if r.error]
+
+    @property
+    def below(self) -> list[LineResult]:
+        return [r for r in self.results if not r.error and not r.cosine >= self.threshold]
+
+    @property
+    def failures(self) -> list[LineResult]:
+        return self.errors + [r for r in self.below if not r.limitation]
+
+    @property
+    def forgiven(self) -> list[LineResult]:
+        return [r for r in self.below if r.limitation]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def worst(self, n: int = _SHOWN) -> list[LineResult]:
+        return sorted((r for r in self.results if not r.error), key=lambda r: r.cosine)[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        cos = self.cosines
+        return {
+            "ok": self.ok,
+            "lines": len(self.results),
+            "threshold": self.threshold,
+            "min_cosine": float(cos.min()) if cos.size else None,
+            "mean_cosine": float(cos.mean()) if cos.size else None,
+            "below_threshold": len(self.below),
+            "errors": [{"text": r.preview, "error": r.error} for r in self.errors],
+            "forgiven_by_declared_limitation": {
+                lim.name: {
+                    "lines": sum(r.limitation == lim.name for r in self.forgiven),
+                    "measured_rate": lim.measured_rate,
+                    "description": lim.description,
+                }
+                for lim in self.limitations
+            },
+            "worst": [{"text": r.preview, "cosine": r.cosine, "limitation": r.limitation} for r in self.worst()],
+        }
+
+    def summary(self) -> str:
+        """A few lines for a terminal: counts, min cosine, the worst lines."""
+        data = self.to_dict()
+        verdict = "PASS" if self.ok else "FAIL"
+        lines = [
+            f"parity vs sentence-transformers: {verdict}  lines={data['lines']}  min cos={_fmt(data['min_cosine'])}  "
+            f"mean cos={_fmt(data['mean_cosine'])}  below {self.threshold}: {data['below_threshold']}  errors: {len(self.errors)}"
+        ]
+        for name, info in data["forgiven_by_declared_limitation"].items():
+            if info["lines"]:
+                lines.append(f"  declared limitation {name}: {info['lines']} lines (measured rate {info['measured_rate']})")
+        for row in data["worst"][:3]:
+            lines.append(f"  worst: cos={row['cosine']:.6f}  {row['text']!r}")
+        for row in data["errors"][:3]:
+            lines.append(f"  error: {row['error']}  {row['text']!r}")
+        return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6f}"
+
+
+def compare(
+    session: ort.InferenceSession,
+    reference: SentenceTransformer,
+    texts: Sequence[str],
+    *,
+    limitations: Sequence[Limitation] = (),
+    threshold: float = FP32_MIN_COSINE,
+) -> ValidationReport:
+    """Run every text through the graph and the reference; cosine per line."""
+    expected = reference.encode(list(texts), batch_size=16, convert_to_numpy=True, show_progress_bar=False)
+    report = ValidationReport(threshold=threshold, limitations=limitations)
+    for text, want in zip(texts, expected):
+        try:
+            got = embed(session, [text])[0]
+        except Exception as exc:  # an ORT failure on one line is a finding, not a crash
+            report.results.append(LineResult(text, float("nan"), error=str(exc).splitlines()[0]))
+            continue
+        if not np.all(np.isfinite(got)):
+            report.results.append(LineResult(text, float("nan"), error="non-finite output"))
+            continue
+        cosine = float(np.dot(got, want) / max(np.linalg.norm(got) * np.linalg.norm(want), 1e-30))
+        declared = next((lim.name for lim in limitations if lim.matches(text)), "")
+        report.results.append(LineResult(text, cosine, limitation=declared))
+    return report

@@ -1,0 +1,66 @@
+"""The BERT-family (WordPiece) tokenizer components: exact standard-op graph and the extension op."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import onnx
+
+from embedpipe.components import Limitation, TokenizerOptions
+from embedpipe.source import ModelSource
+
+# Tokenizer classes whose Hugging Face tokenizer is BERT's WordPiece with a BertNormalizer.
+WORDPIECE_CLASSES = frozenset(
+    {"BertTokenizer", "DistilBertTokenizer", "MPNetTokenizer", "ElectraTokenizer", "MobileBertTokenizer", "SqueezeBertTokenizer", "LayoutLMTokenizer"}
+)
+
+
+def is_wordpiece(source: ModelSource) -> bool:
+    """True when the model's own tokenizer files declare WordPiece."""
+    return source.tokenizer_model_type == "WordPiece" or source.tokenizer_class in WORDPIECE_CLASSES
+
+
+class ExactWordPieceTokenizer:
+    """WordPiece from standard ONNX ops, LabelEncoder and com.microsoft.Tokenizer: HF-identical ids.
+
+    Uses no onnxruntime-extensions op at all, so nothing Oracle might refuse; every table is
+    derived from the model's tokenizer.json at export time.
+    """
+
+    limitations: Sequence[Limitation] = ()
+
+    def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
+        from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+
+        return build_exact_wordpiece_graph(
+            source.ensure_tokenizer_json(),
+            options.max_length,
+            with_token_type_ids=options.with_token_type_ids,
+            do_lower_case=options.do_lower_case,
+            opset=options.opset,
+        )
+
+
+class BertOpTokenizer:
+    """onnxruntime-extensions' BertTokenizer op, configured as Hugging Face behaves.
+
+    Small and fast, but the op cannot match Hugging Face on every input; the classes it misses
+    are declared (with measured rates) so validation reports them instead of hiding them.
+    """
+
+    @property
+    def limitations(self) -> Sequence[Limitation]:
+        from embedpipe_tokenizers.bert_op import LIMITATIONS
+
+        return LIMITATIONS
+
+    def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
+        from embedpipe_tokenizers.bert_op import build_bert_op_graph
+
+        return build_bert_op_graph(
+            source.path,
+            options.max_length,
+            with_token_type_ids=options.with_token_type_ids,
+            do_lower_case=options.do_lower_case,
+            opset=options.opset,
+        )
