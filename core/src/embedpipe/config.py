@@ -50,12 +50,14 @@ class ONNXPipelineConfig:
     def __init__(self, model_name: str | None = None, **properties: Any) -> None:
         for item in fields(self):
             setattr(self, item.name, None if item.default is MISSING else item.default)
+        # A preset fills only what the model's own files leave open (see ``resolve``).
+        self.preset: dict[str, Any] = {}
         if model_name is not None:
-            preset = preset_properties(model_name)
-            if preset is None:
+            found = preset_properties(model_name)
+            if found is None:
                 log.info("no preset for %s; everything comes from the model's own files", model_name)
             else:
-                self._update(preset)
+                self.preset = {k: v for k, v in found.items() if not k.startswith("_")}
         self._update(properties)
 
     def _update(self, properties: dict[str, Any]) -> None:
@@ -106,8 +108,7 @@ def preset_properties(model_name: str) -> dict[str, Any] | None:
 
 
 def _preset_value(factory: Any) -> dict[str, Any]:
-    value = factory() if callable(factory) else factory
-    return {k: v for k, v in dict(value).items() if not k.startswith("_")}
+    return dict(factory() if callable(factory) else factory)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def resolve(
             f"opset {config.opset} is outside what Oracle's runtimes load",
             f"use {contract.DEFAULT_OPSET} to {contract.MAX_OPSET}",
         )
-    pooling, post = _declared_chain(source)
+    pooling, post = _declared_chain(source, config.preset)
     if config.post_processors is not None:
         pooling, post = _chain_from_oml4py(config.post_processors, source, pooling)
     if config.pooling is not None:
@@ -173,19 +174,31 @@ def resolve(
         opset=config.opset,
         quantizer=quantizer,
         use_external_data=config.use_external_data,
-        distance_metrics=tuple(config.distance_metrics or ("COSINE",)),
-        languages=tuple(config.languages or ()),
+        distance_metrics=tuple(config.distance_metrics or config.preset.get("distance_metrics") or ("COSINE",)),
+        languages=tuple(config.languages or config.preset.get("languages") or ()),
         validate=config.validate,
     )
 
 
-def _declared_chain(source: ModelSource) -> tuple[str, list[PostProcessorSpec]]:
+def _declared_or_preset(key: str, declared: Any, preset: dict[str, Any], source: ModelSource) -> Any:
+    """The model's own value wins over the preset's; a disagreement is worth a warning."""
+    suggested = preset.get(key)
+    if declared is not None and suggested is not None and declared != suggested:
+        log.warning("%s declares %s=%r but its preset says %r; using the model's own value", source.name, key, declared, suggested)
+    return declared if declared is not None else suggested
+
+
+def _declared_chain(source: ModelSource, preset: dict[str, Any]) -> tuple[str, list[PostProcessorSpec]]:
     post = [
         PostProcessorSpec(m.kind, {"path": m.path} if m.path is not None else {}) for m in source.post_modules
     ]
-    if source.pooling is None:
+    declares_chain = source.is_sentence_transformer
+    if not declares_chain and preset.get("normalize"):
+        post.append(PostProcessorSpec("normalize", {}))
+    pooling = _declared_or_preset("pooling", source.pooling, preset, source)
+    if pooling is None:
         log.warning("%s declares no pooling; using %s pooling as sentence-transformers does", source.name, DEFAULT_POOLING)
-    return source.pooling or DEFAULT_POOLING, post
+    return pooling or DEFAULT_POOLING, post
 
 
 def _chain_from_oml4py(entries: list[dict[str, Any]], source: ModelSource, pooling: str) -> tuple[str, list[PostProcessorSpec]]:
@@ -229,8 +242,8 @@ def _max_seq_length(config: ONNXPipelineConfig, source: ModelSource) -> int:
     limit = source.position_limit
     if config.max_seq_length is not None:
         value = config.max_seq_length
-    elif source.max_seq_length is not None:
-        value = source.max_seq_length
+    elif (declared := _declared_or_preset("max_seq_length", source.max_seq_length, config.preset, source)) is not None:
+        value = declared
     else:
         declared = source.tokenizer_config.get("model_max_length")
         candidates = [int(v) for v in (declared, limit) if isinstance(v, int | float) and v < 1e9]

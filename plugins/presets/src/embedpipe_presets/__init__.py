@@ -1,0 +1,1 @@
+"""Preconfigured model specifications for embedpipe."""

@@ -1,0 +1,13 @@
+"""Hooks of the presets distribution."""
+
+from __future__ import annotations
+
+from embedpipe import hookimpl
+from embedpipe.hookspecs import Register
+from embedpipe_presets.models import PRESETS
+
+
+@hookimpl
+def embedpipe_register_presets(register: Register) -> None:
+    for name, properties in PRESETS.items():
+        register(name, properties)
