@@ -46,6 +46,8 @@ class ONNXPipelineConfig:
     validate: bool = True
     trust_remote_code: bool = False
     revision: str | None = None
+    cache_dir: str | None = None
+    force_download: bool = False
 
     def __init__(self, model_name: str | None = None, **properties: Any) -> None:
         for item in fields(self):

@@ -64,7 +64,11 @@ class ONNXPipeline:
         self._progress = progress or (lambda step: log.info(step))
         self._progress("reading the model")
         self.source: ModelSource = load_source(
-            model_name, revision=self.config.revision, trust_remote_code=self.config.trust_remote_code
+            model_name,
+            revision=self.config.revision,
+            cache_dir=self.config.cache_dir,
+            force_download=self.config.force_download,
+            trust_remote_code=self.config.trust_remote_code,
         )
         self.settings: Settings = resolve(self.config, self.source, plugins=self.plugins, tokenizer_given=tokenizer is not None)
         self.components = Components(

@@ -1,0 +1,327 @@
+"""The compatibility proof: a graph loads and gives the same vectors in the ONNX Runtimes Oracle embeds.
+
+Oracle Database runs graphs in ONNX Runtime 1.15.1 (23ai) or 1.20.1 (26ai) with the extensions'
+tokenizer ops. Each of those runtimes lives in its own virtual environment under the cache
+directory, built once with pip; a standalone runner script embeds the texts there, and the
+vectors are compared with the current process's runtime and with each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from embedpipe import contract, runtime
+from embedpipe.data import compat_runner
+from embedpipe.errors import ExportError
+from embedpipe.oprule import check_op_rule
+
+COMPAT_DIR_ENV = "EMBEDPIPE_COMPAT_DIR"
+CURRENT = "current"
+STAMP_FILE = "embedpipe-stamp.json"
+
+# Texts that find tokenizer and transport differences: accents, CJK, emoji, empty, a NUL (ONNX
+# Runtime cuts strings at NUL, every version alike), and a text longer than any max_seq_length.
+PROBE_TEXTS = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Café, naïve, Ångström: déjà vu.",
+    "日本語のテキストと中文文本",
+    "",
+    "emoji 🙂 and symbols ∑ ≠ ∞",
+    "   spaces\taround\nlines   ",
+    "before\x00after",
+    "long " * 600,
+)
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """One ONNX Runtime to prove the graph on: a name and the pip requirements of its venv."""
+
+    name: str
+    requirements: tuple[str, ...]
+
+
+RUNTIMES = (
+    RuntimeSpec("ort-1.15.1", ("onnxruntime==1.15.1", "onnxruntime-extensions==0.10.1", "numpy<2")),
+    RuntimeSpec("ort-1.20.1", ("onnxruntime==1.20.1", "onnxruntime-extensions==0.12.0", "numpy<2.3")),
+)
+
+
+@dataclass(frozen=True)
+class RuntimeRun:
+    """What one runtime made of the texts: versions, a load error or per-text errors, vectors [N, D]."""
+
+    name: str
+    versions: dict[str, str]
+    load_error: str | None
+    errors: dict[int, str]
+    vectors: np.ndarray
+
+    @property
+    def loaded(self) -> bool:
+        return self.load_error is None
+
+    @property
+    def good_rows(self) -> np.ndarray:
+        """Mask of the texts this runtime embedded without an error."""
+        return np.array([i not in self.errors for i in range(len(self.vectors))], dtype=bool)
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.vectors[self.good_rows]).all())
+
+    @property
+    def ok(self) -> bool:
+        return self.loaded and not self.errors and self.finite
+
+
+@dataclass(frozen=True)
+class CompatReport:
+    """The op rule's verdict and every runtime's run of one graph, with the vectors' pairwise distance."""
+
+    model_path: Path
+    texts: tuple[str, ...]
+    atol: float
+    op_violations: list[str]
+    runs: list[RuntimeRun]
+    diffs: dict[tuple[str, str], float | None]
+
+    @property
+    def ok(self) -> bool:
+        close = all(d is not None and d <= self.atol for d in self.diffs.values())
+        return not self.op_violations and all(run.ok for run in self.runs) and close
+
+    def table(self) -> str:
+        """The report as aligned plain text for a terminal or a CI log."""
+        lines = [f"model: {self.model_path} ({len(self.texts)} texts, atol {self.atol:g})"]
+        lines += ["op rule: ok"] if not self.op_violations else [f"op rule: {v}" for v in self.op_violations]
+        lines += _align(
+            [("runtime", "onnxruntime", "extensions", "numpy", "loaded", "text errors", "finite")]
+            + [_run_row(run) for run in self.runs]
+        )
+        lines += _align(
+            [("pair", "max |diff|", f"<= {self.atol:g}")]
+            + [(f"{a} vs {b}", _number(d), _yes(d is not None and d <= self.atol)) for (a, b), d in self.diffs.items()]
+        )
+        lines += [f"problem: {p}" for p in self._problems(limit=200)]
+        lines.append(f"result: {'OK' if self.ok else 'FAIL'}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """The report as JSON-ready data; non-finite differences become strings."""
+        return {
+            "model": str(self.model_path),
+            "ok": self.ok,
+            "atol": self.atol,
+            "texts": list(self.texts),
+            "op_rule": {"ok": not self.op_violations, "violations": self.op_violations},
+            "runtimes": [_run_dict(run) for run in self.runs],
+            "pairs": [
+                {"a": a, "b": b, "max_abs_diff": _json_float(d), "ok": d is not None and d <= self.atol}
+                for (a, b), d in self.diffs.items()
+            ],
+        }
+
+    def _problems(self, limit: int) -> Iterator[str]:
+        """Each load and text error, cut to ``limit`` characters."""
+        for run in self.runs:
+            if run.load_error:
+                yield f"{run.name} cannot load the graph: {run.load_error[:limit]}"
+            for index, message in sorted(run.errors.items()):
+                yield f"{run.name} text {index} {self.texts[index][:30]!r}: {message[:limit]}"
+
+
+def default_cache_dir() -> Path:
+    """``$EMBEDPIPE_COMPAT_DIR``, else ``.cache/compat`` in the git checkout embedpipe runs from, else in cwd."""
+    if os.environ.get(COMPAT_DIR_ENV):
+        return Path(os.environ[COMPAT_DIR_ENV])
+    here = Path(__file__).resolve()
+    root = next((p for p in here.parents if (p / ".git").exists()), Path.cwd())
+    return root / ".cache" / "compat"
+
+
+def ensure_runtime(spec: RuntimeSpec, cache_dir: Path | None = None) -> Path:
+    """The venv of ``spec``, built on first use and rebuilt when its requirements or Python change."""
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    venv = root / spec.name
+    stamp = json.dumps({"requirements": list(spec.requirements), "python": platform.python_version()})
+    with _locked(root / f"{spec.name}.lock"):
+        stamp_path = venv / STAMP_FILE
+        if not stamp_path.is_file() or stamp_path.read_text(encoding="utf-8") != stamp:
+            _build_venv(venv, spec)
+            stamp_path.write_text(stamp, encoding="utf-8")
+    return venv
+
+
+def run_in_runtime(
+    spec: RuntimeSpec, model_path: str | Path, texts: Sequence[str], *, cache_dir: Path | None = None
+) -> RuntimeRun:
+    """Embed ``texts`` with the graph in the runtime of ``spec``, in a child process of its venv."""
+    python = ensure_runtime(spec, cache_dir) / "bin" / "python"
+    with tempfile.TemporaryDirectory(prefix="embedpipe-compat-") as tmp:
+        job = Path(tmp) / "job.json"
+        job.write_text(json.dumps(_job(model_path, texts), ensure_ascii=True), encoding="ascii")
+        with resources.as_file(resources.files("embedpipe") / "data" / "compat_runner.py") as runner:
+            done = subprocess.run([str(python), "-I", str(runner), str(job), tmp], capture_output=True, text=True, check=False)
+        result_path = Path(tmp) / "result.json"
+        if done.returncode != 0 or not result_path.is_file():
+            tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+            return RuntimeRun(spec.name, {}, f"runner exited with code {done.returncode}: {tail}", {}, np.zeros((0, 0)))
+        return _as_run(spec.name, json.loads(result_path.read_text(encoding="ascii")), np.load(Path(tmp) / "vectors.npy"))
+
+
+def run_current(model_path: str | Path, texts: Sequence[str]) -> RuntimeRun:
+    """Embed ``texts`` in this process's runtime, opened the way ``embedpipe.runtime`` opens every graph."""
+    result, vectors = compat_runner.run(_job(model_path, texts), runtime.open_session)
+    return _as_run(CURRENT, result, vectors)
+
+
+def check_compat(
+    model_path: str | Path,
+    texts: Sequence[str] = PROBE_TEXTS,
+    *,
+    atol: float = 1e-5,
+    runtimes: Sequence[RuntimeSpec] = RUNTIMES,
+    cache_dir: Path | None = None,
+) -> CompatReport:
+    """Check the op rule and run the graph in this process and in every runtime; compare all vectors."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise ExportError(f"no ONNX file at {path}", "pass the path of a .onnx graph")
+    if not texts:
+        raise ExportError("no texts to embed for the compatibility check", "pass at least one text")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf and onnx raise several types for a damaged file
+        raise ExportError(f"{path} is not a readable ONNX model ({exc})", "pass a .onnx graph embedpipe built") from exc
+    runs = [run_current(path, texts)] + [run_in_runtime(spec, path, texts, cache_dir=cache_dir) for spec in runtimes]
+    diffs = {(a.name, b.name): max_abs_diff(a, b) for a, b in itertools.combinations(runs, 2)}
+    return CompatReport(path, tuple(texts), atol, check_op_rule(model), runs, diffs)
+
+
+def max_abs_diff(a: RuntimeRun, b: RuntimeRun) -> float | None:
+    """Largest absolute difference over the texts both embedded; inf if their sizes differ, None if nothing to compare."""
+    both = a.good_rows & b.good_rows if a.loaded and b.loaded else np.zeros(0, dtype=bool)
+    if not both.any():
+        return None
+    if a.vectors.shape != b.vectors.shape:
+        return math.inf
+    return float(np.max(np.abs(a.vectors[both].astype(np.float64) - b.vectors[both])))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m embedpipe.compat FILE...``: print each file's report; 1 if any fails, 2 on bad input."""
+    parser = argparse.ArgumentParser(prog="python -m embedpipe.compat", description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path, help=".onnx graphs to check")
+    parser.add_argument("--text", action="append", dest="texts", help="a text to embed (repeatable; default: probes)")
+    parser.add_argument("--atol", type=float, default=1e-5, help="largest allowed difference between runtimes")
+    parser.add_argument("--json", action="store_true", help="print the reports as JSON instead of tables")
+    args = parser.parse_args(argv)
+    try:
+        reports = [check_compat(f, args.texts or PROBE_TEXTS, atol=args.atol) for f in args.files]
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(r.table() for r in reports))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _job(model_path: str | Path, texts: Sequence[str]) -> dict:
+    """What the runner needs: the graph, the contract's input and output names, the texts."""
+    return {"model": str(Path(model_path).resolve()), "input": contract.TEXT, "output": contract.EMBEDDING, "texts": list(texts)}
+
+
+def _as_run(name: str, result: dict, vectors: np.ndarray) -> RuntimeRun:
+    """A runner's JSON result and vectors as a ``RuntimeRun`` (JSON keys are strings, indexes are ints)."""
+    errors = {int(index): message for index, message in result["errors"].items()}
+    return RuntimeRun(name, result["versions"], result["load_error"], errors, vectors)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive file lock so that parallel checks build a venv once."""
+    import fcntl  # POSIX only; imported here so that importing this module works everywhere
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _build_venv(venv: Path, spec: RuntimeSpec) -> None:
+    """Create the venv afresh with this interpreter and pip-install the spec's wheels into it."""
+    shutil.rmtree(venv, ignore_errors=True)
+    python = str(venv / "bin" / "python")
+    steps = (
+        [sys.executable, "-m", "venv", str(venv)],
+        [python, "-m", "pip", "install", "--quiet", "--no-input", "--only-binary=:all:", *spec.requirements],
+    )
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+            raise ExportError(
+                f"could not build the {spec.name} environment in {venv}: {tail}",
+                f"check that pip can reach an index with {', '.join(spec.requirements)}, "
+                f"or set {COMPAT_DIR_ENV} to a writable folder",
+            )
+
+
+def _run_row(run: RuntimeRun) -> tuple[str, ...]:
+    versions = (run.versions.get(k, "?") for k in ("onnxruntime", "onnxruntime_extensions", "numpy"))
+    finite = _yes(run.finite) if run.loaded else "-"
+    return (run.name, *versions, _yes(run.loaded), str(len(run.errors)), finite)
+
+
+def _run_dict(run: RuntimeRun) -> dict:
+    return {
+        "name": run.name,
+        "versions": run.versions,
+        "ok": run.ok,
+        "loaded": run.loaded,
+        "load_error": run.load_error,
+        "errors": {str(i): m for i, m in sorted(run.errors.items())},
+        "finite": run.finite,
+    }
+
+
+def _align(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as left-aligned columns two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "NO"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _json_float(value: float | None) -> float | str | None:
+    return value if value is None or math.isfinite(value) else str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The plugin manager: registration, discovery through entry points, isolation, limits, listing."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from embedpipe import PluginError, hookimpl, hookspecs
+from embedpipe.errors import ConfigError
+from embedpipe.plugins import KINDS, PluginManager
+
+
+def test_every_hook_is_documented_with_its_parameters() -> None:
+    hooks = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("embedpipe_")]
+    assert {h.__name__ for h in hooks} >= {f"embedpipe_register_{k}" for k in KINDS} | {"embedpipe_resolve_tokenizer"}
+    for hook in hooks:
+        doc = inspect.getdoc(hook) or ""
+        for parameter in inspect.signature(hook).parameters:
+            assert f":param {parameter}:" in doc, f"{hook.__name__} does not document {parameter}"
+
+
+class _OnePooler:
+    @hookimpl
+    def embedpipe_register_poolers(self, register):  # type: ignore[no-untyped-def]
+        register("first", dict)
+
+
+def test_plugin_object_registered_directly_is_used() -> None:
+    manager = PluginManager()
+    manager.register(_OnePooler(), name="in-test")
+    assert manager.create("poolers", "FIRST", a=1) == {"a": 1}  # names are case-insensitive
+    info = {p.name: p for p in manager.plugins()}["in-test"]
+    assert info.registers == {"poolers": ["first"]}
+
+
+def test_a_name_registered_twice_names_both_plugins() -> None:
+    manager = PluginManager()
+    manager.register(_OnePooler(), name="alpha")
+    manager.register(_OnePooler(), name="beta")
+    with pytest.raises(PluginError, match="alpha.*beta|beta.*alpha"):
+        manager.registry("poolers")
+
+
+def test_unknown_component_lists_what_exists() -> None:
+    manager = PluginManager()
+    manager.register(_OnePooler(), name="in-test")
+    with pytest.raises(ConfigError, match=r"no pooler named 'nope'.*known: first"):
+        manager.create("poolers", "nope")
+
+
+def _fake_distribution(root: Path, dist: str, module: str, body: str) -> None:
+    """A real (if minimal) installed distribution: a module plus a .dist-info with entry points."""
+    (root / f"{module}.py").write_text(textwrap.dedent(body))
+    info = root / f"{dist.replace('-', '_')}-9.9.9.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 9.9.9\n")
+    (info / "entry_points.txt").write_text(f"[embedpipe]\n{module} = {module}\n")
+
+
+@pytest.fixture
+def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("EMBEDPIPE_LOAD_PLUGINS", raising=False)
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("ep_fake_")]:
+        del sys.modules[name]
+
+
+GOOD = """
+from embedpipe import hookimpl
+
+@hookimpl
+def embedpipe_register_sinks(register):
+    register("fake-sink", object)
+"""
+
+
+def test_installed_distribution_is_discovered_with_its_version(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-good", "ep_fake_good", GOOD)
+    manager = PluginManager()
+    manager.load_entry_points()
+    assert "fake-sink" in manager.registry("sinks")
+    info = {p.name: p for p in manager.plugins()}["ep_fake_good"]
+    assert (info.distribution, info.version, info.registers) == ("ep-fake-good", "9.9.9", {"sinks": ["fake-sink"]})
+
+
+def test_broken_plugin_is_reported_and_skipped(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-good", "ep_fake_good", GOOD)
+    _fake_distribution(fake_site, "ep-fake-broken", "ep_fake_broken", "raise RuntimeError('boom at import')\n")
+    manager = PluginManager()
+    manager.load_entry_points()
+    assert "fake-sink" in manager.registry("sinks")
+    [failure] = [f for f in manager.failures if f.name == "ep_fake_broken"]
+    assert failure.distribution == "ep-fake-broken"
+    assert "boom at import" in failure.error
+
+
+def test_strict_mode_fails_on_a_broken_plugin(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-broken", "ep_fake_broken", "raise RuntimeError('boom at import')\n")
+    with pytest.raises(PluginError, match="ep_fake_broken.*ep-fake-broken.*boom at import"):
+        PluginManager().load_entry_points(strict=True)
+
+
+def test_unknown_hook_in_a_plugin_is_refused(fake_site: Path) -> None:
+    body = "from embedpipe import hookimpl\n\n@hookimpl\ndef embedpipe_register_typo(register):\n    pass\n"
+    _fake_distribution(fake_site, "ep-fake-typo", "ep_fake_typo", body)
+    with pytest.raises(Exception, match="embedpipe_register_typo"):
+        PluginManager().load_entry_points(allowed=["ep-fake-typo"])
+
+
+def test_load_plugins_variable_limits_distributions(fake_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_distribution(fake_site, "ep-fake-good", "ep_fake_good", GOOD)
+    monkeypatch.setenv("EMBEDPIPE_LOAD_PLUGINS", "embedpipe-pooling")
+    manager = PluginManager()
+    manager.load_entry_points()
+    assert set(manager.registry("poolers")) >= {"mean", "cls"}
+    assert manager.registry("sinks") == {} and manager.registry("tokenizers") == {}
+    monkeypatch.setenv("EMBEDPIPE_LOAD_PLUGINS", "")
+    empty = PluginManager()
+    empty.load_entry_points()
+    assert empty.plugins() == [] and empty.registry("poolers") == {}
+
+
+def test_first_party_and_contrib_plugins_are_found_through_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EMBEDPIPE_LOAD_PLUGINS", raising=False)
+    manager = PluginManager()
+    manager.load_entry_points(strict=True)
+    by_dist = {p.distribution: p for p in manager.plugins()}
+    assert {"embedpipe-tokenizers", "embedpipe-pooling", "embedpipe-postprocess", "embedpipe-sinks", "embedpipe-presets"} <= set(by_dist)
+    assert by_dist["embedpipe-extra-pooling"].registers == {"poolers": ["weightedmean", "mean_sqrt_len_tokens"]}
+    assert {"bert", "bert-op"} <= set(manager.registry("tokenizers"))
+
+
+class _ClaimsEverything:
+    @hookimpl
+    def embedpipe_resolve_tokenizer(self, source):  # type: ignore[no-untyped-def]
+        return "third-party"
+
+
+def test_a_third_party_resolver_wins_over_the_built_in(minilm_dir: Path) -> None:
+    from embedpipe.source import load_source
+
+    manager = PluginManager()
+    manager.load_entry_points()
+    source = load_source(minilm_dir)
+    assert manager.resolve_tokenizer(source) == "bert"
+    manager.register(_ClaimsEverything(), name="claims")
+    assert manager.resolve_tokenizer(source) == "third-party"
