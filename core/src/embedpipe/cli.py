@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from embedpipe.errors import EmbedpipeError
+from embedpipe.errors import ConfigError, EmbedpipeError
 
 USER_ERROR = 2
 out = Console()
@@ -38,11 +38,22 @@ def _emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def _quiet_libraries() -> None:
+    """Keep the terminal to embedpipe's own progress: no weight-loading bars or library chatter."""
+    import transformers
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--strict-plugins", is_flag=True, help="Fail when any installed plugin cannot be loaded.")
 @click.version_option(package_name="embedpipe-core")
 def main(strict_plugins: bool) -> None:
     """Turn a Hugging Face text-embedding model into one string-in, vector-out ONNX graph."""
+    _quiet_libraries()
     if strict_plugins:
         from embedpipe.plugins import get_plugin_manager
 
@@ -72,15 +83,19 @@ def main(strict_plugins: bool) -> None:
 def convert(model: str, output: Path | None, template: str | None, preset: bool, as_json: bool, **options: Any) -> None:
     """Convert MODEL (hub id or folder) into one ONNX graph file."""
     from embedpipe.config import ONNXPipelineConfig
+    from embedpipe.naming import check_export_name
     from embedpipe.pipeline import ONNXPipeline
     from embedpipe.runtime import embed, open_session
 
+    output = output or Path(f"{Path(model.rstrip('/')).name}.onnx")
+    if output.suffix != ".onnx":
+        raise ConfigError(f"output file {output} does not end in .onnx", "name it like out/model.onnx")
+    check_export_name(output.stem)
     properties = _config_properties(options)
     if template:
         config = ONNXPipelineConfig.from_template(template, **properties)
     else:
         config = ONNXPipelineConfig(model if preset else None, **properties)
-    output = output or Path(f"{Path(model.rstrip('/')).name}.onnx")
     with out.status("starting", spinner="dots") as status:
         pipe = ONNXPipeline(model, config, progress=lambda step: status.update(step))
         try:
@@ -107,7 +122,7 @@ def convert(model: str, output: Path | None, template: str | None, preset: bool,
 
 def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
     quantize = options.pop("quantize")
-    properties = {k: v for k, v in options.items() if v not in (None, False) and k != "no_validate"}
+    properties = {k: v for k, v in options.items() if v is not None and v is not False and k != "no_validate"}
     properties["validate"] = not options["no_validate"]
     if options["normalize"] is False:
         properties["normalize"] = False

@@ -110,7 +110,7 @@ class CompatReport:
 
     def table(self) -> str:
         """The report as aligned plain text for a terminal or a CI log."""
-        lines = [f"model: {self.model_path} ({len(self.texts)} texts, atol {self.atol:g})"]
+        lines = [f"model: {self.model_path} (texts: {len(self.texts)}, atol {self.atol:g})"]
         lines += ["op rule: ok"] if not self.op_violations else [f"op rule: {v}" for v in self.op_violations]
         lines += _align(
             [("runtime", "onnxruntime", "extensions", "numpy", "loaded", "text errors", "finite")]
