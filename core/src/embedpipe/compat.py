@@ -36,8 +36,8 @@ COMPAT_DIR_ENV = "EMBEDPIPE_COMPAT_DIR"
 CURRENT = "current"
 STAMP_FILE = "embedpipe-stamp.json"
 
-# Texts that find tokenizer and transport differences: accents, CJK, emoji, empty, a NUL (ONNX
-# Runtime cuts strings at NUL, every version alike), and a text longer than any max_seq_length.
+# Texts that find tokenizer and transport differences: accents, CJK, emoji, empty, a NUL (the
+# extensions' string ops stop reading at it), and a text longer than any max_seq_length.
 PROBE_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",
     "Café, naïve, Ångström: déjà vu.",

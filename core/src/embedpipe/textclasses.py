@@ -42,6 +42,7 @@ _NAME_PREFIXES = {
     "DEVANAGARI": INDIC, "BENGALI": INDIC, "GURMUKHI": INDIC, "GUJARATI": INDIC, "ORIYA": INDIC,
     "TAMIL": INDIC, "TELUGU": INDIC, "KANNADA": INDIC, "MALAYALAM": INDIC, "SINHALA": INDIC,
     "THAI": THAI,
+    "VARIATION": EMOJI,  # variation selectors mostly pick the emoji presentation
 }
 _EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF))  # pictographs, flags, skin tones; symbols, dingbats
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
