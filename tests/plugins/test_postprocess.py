@@ -75,9 +75,8 @@ def test_every_activation_matches_over_its_whole_range(run_stage, activation: st
 
     stage = processor.build_graph(grid.shape[1], contract.DEFAULT_OPSET)
     got = run_stage(stage, features_in=grid)
-    # ONNX's reference evaluator computes each op as the spec defines it (Softplus overflows to inf
-    # there, in the branch Where discards; numpy warns about such discarded branches), so the graph is
-    # right by the spec, not only by one runtime's kernels.
+    # ONNX's reference evaluator computes each op as the spec defines it, so the graph is right by the
+    # spec and not only by ONNX Runtime's kernels (its Sigmoid warns about a branch it then discards).
     with np.errstate(over="ignore", invalid="ignore"):
         (by_spec,) = ReferenceEvaluator(stage).run(None, {contract.POSTPROCESS_INPUT: grid})
 
@@ -140,13 +139,24 @@ def test_default_activation_is_tanh_and_none_is_identity() -> None:
 
 @pytest.mark.parametrize(
     "activation",
-    ["torch.nn.modules.activation.Softmax", "torch.nn.PReLU", "Threshold", "my_package.Tanh", "torch.nn.modules.linear.Tanh"],
+    [
+        "torch.nn.modules.activation.Softmax",
+        "torch.nn.PReLU",
+        "Threshold",
+        "my_package.Tanh",
+        "torch.nn.modules.linear.Tanh",
+    ],
 )
 def test_unsupported_activation_is_a_config_error_listing_the_supported(activation: str) -> None:
     with pytest.raises(ConfigError, match=r"Softsign") as raised:
         dense(weight=np.eye(2, dtype=np.float32), activation_function=activation)
 
     assert activation in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_activation_modules_are_refused_because_their_parameters_would_be_lost() -> None:
+    with pytest.raises(ConfigError, match=r"LeakyReLU\(negative_slope=0\.2\)"):
+        dense(weight=np.eye(2, dtype=np.float32), activation_function=nn.LeakyReLU(0.2))
 
 
 def test_unsupported_activation_in_a_saved_folder_is_a_config_error(tmp_path: Path) -> None:
@@ -245,7 +255,8 @@ def test_folder_without_config_is_a_model_source_error(tmp_path: Path) -> None:
 
 def test_pickled_weights_are_read_without_running_code(tmp_path: Path) -> None:
     folder = saved_dense(tmp_path / "2_Dense", Dense(4, 2), False)
-    torch.save({"linear.weight": torch.ones(2, 4), "linear.bias": torch.ones(2), "hook": print}, folder / WEIGHT_FILES[False])
+    hostile = {"linear.weight": torch.ones(2, 4), "linear.bias": torch.ones(2), "hook": print}
+    torch.save(hostile, folder / WEIGHT_FILES[False])
 
     with pytest.raises(ModelSourceError, match="cannot read the Dense weights"):
         dense(path=folder)

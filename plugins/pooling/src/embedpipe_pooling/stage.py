@@ -1,0 +1,88 @@
+"""What every pooler shares: the stage's signature, the reference module and a few node helpers.
+
+A pooler only says which nodes turn ``token_embeddings`` and ``attention_mask`` into
+``sentence_embedding``; this module wraps them in a checked, standalone stage so all four poolers
+honour the contract the same way. The core has already held ``opset`` to the contract's range; the
+nodes need opset 13 or later (axes given as inputs to Unsqueeze, Squeeze and ReduceSum).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import onnx
+from onnx import NodeProto, TensorProto, helper, numpy_helper
+from sentence_transformers.sentence_transformer.modules import Pooling
+
+from embedpipe import contract
+
+# ReduceMax takes its axes as an input instead of an attribute from opset 18 on.
+REDUCE_AXES_AS_INPUT_OPSET = 18
+SEQUENCE = "sequence"
+
+
+class ModePooler(ABC):
+    """A pooler that reproduces sentence-transformers' ``Pooling`` in one ``pooling_mode``."""
+
+    mode: ClassVar[str]
+
+    def build_graph(self, hidden_size: int, opset: int) -> onnx.ModelProto:
+        """The pooler stage for embeddings of width ``hidden_size``, checked by ONNX."""
+        inputs = [
+            helper.make_tensor_value_info(contract.TOKEN_EMBEDDINGS, TensorProto.FLOAT, [1, SEQUENCE, hidden_size]),
+            helper.make_tensor_value_info(contract.ATTENTION_MASK, TensorProto.INT64, [1, SEQUENCE]),
+        ]
+        output = helper.make_tensor_value_info(contract.SENTENCE_EMBEDDING, TensorProto.FLOAT, [1, hidden_size])
+        graph = helper.make_graph(self.nodes(opset), f"{self.mode}_pooling", inputs, [output])
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", opset)],
+            ir_version=contract.DEFAULT_IR_VERSION,
+            producer_name="embedpipe-pooling",
+        )
+        onnx.checker.check_model(model, full_check=True)
+        return model
+
+    def reference_module(self, hidden_size: int) -> Pooling:
+        """sentence-transformers' own ``Pooling`` in this mode, so validation never trusts us."""
+        return Pooling(hidden_size, pooling_mode=self.mode)
+
+    @abstractmethod
+    def nodes(self, opset: int) -> list[NodeProto]:
+        """Nodes from the contract's pooler inputs to ``sentence_embedding``."""
+
+
+def constant(name: str, value: np.ndarray) -> NodeProto:
+    """A ``Constant`` node, so a pooler's nodes need no separate initializer list."""
+    return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(value, name))
+
+
+def unsqueezed_mask(output: str, dtype: int) -> list[NodeProto]:
+    """``attention_mask`` as [1, S, 1] of ``dtype``, ready to broadcast over the hidden axis."""
+    return [
+        constant("mask_axes", np.array([-1], dtype=np.int64)),
+        helper.make_node("Unsqueeze", [contract.ATTENTION_MASK, "mask_axes"], ["mask_3d"]),
+        helper.make_node("Cast", ["mask_3d"], [output], to=dtype),
+    ]
+
+
+def reduce_max(data: str, output: str, axis: int, opset: int, keepdims: int) -> list[NodeProto]:
+    """``ReduceMax`` over one axis, spelt the way ``opset`` wants its axes."""
+    if opset < REDUCE_AXES_AS_INPUT_OPSET:
+        return [helper.make_node("ReduceMax", [data], [output], axes=[axis], keepdims=keepdims)]
+    axes = f"{output}_axes"
+    return [
+        constant(axes, np.array([axis], dtype=np.int64)),
+        helper.make_node("ReduceMax", [data, axes], [output], keepdims=keepdims),
+    ]
+
+
+def token_at(embeddings: str, index: str) -> list[NodeProto]:
+    """``sentence_embedding`` as the row of ``embeddings`` [1, S, H] at position ``index`` [1]."""
+    return [
+        helper.make_node("Gather", [embeddings, index], ["picked"], axis=1),
+        constant("picked_axes", np.array([1], dtype=np.int64)),
+        helper.make_node("Squeeze", ["picked", "picked_axes"], [contract.SENTENCE_EMBEDDING]),
+    ]

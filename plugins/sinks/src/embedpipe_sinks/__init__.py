@@ -1,0 +1,1 @@
+"""First-party sinks for embedpipe: where a finished graph goes."""
