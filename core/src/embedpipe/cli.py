@@ -253,3 +253,28 @@ def validate(file: Path, reference: str, corpus: Path | None, as_json: bool) -> 
         out.print(report.summary(), highlight=False)
     if not report.ok:
         sys.exit(1)
+
+
+@main.command("tokens")
+@click.argument("model")
+@click.option("--tokenizer", help="Tokenizer plugin to measure (default: the one chosen for the model).")
+@click.option("--max-seq-length", type=int, help="Truncation length (default: as the model declares).")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="One text per line (default: built-in samples).")
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def tokens(model: str, tokenizer: str | None, max_seq_length: int | None, corpus: Path | None, as_json: bool) -> None:
+    """Compare the in-graph tokenizer's ids with the model's Hugging Face tokenizer, per input class."""
+    from embedpipe.config import ONNXPipelineConfig
+    from embedpipe.pipeline import ONNXPipeline
+    from embedpipe.samples import SAMPLES
+    from embedpipe.tokenparity import compare_token_ids
+
+    texts = corpus.read_text(encoding="utf-8").splitlines() if corpus else list(SAMPLES)
+    with out.status("building the tokenizer stage", spinner="dots"):
+        pipe = ONNXPipeline(model, ONNXPipelineConfig(tokenizer=tokenizer, max_seq_length=max_seq_length))
+        report = compare_token_ids(pipe.tokenizer_graph(), pipe.source.path, texts, pipe.settings.max_seq_length)
+    if as_json:
+        _emit_json({"tokenizer": pipe.settings.tokenizer, **report.to_dict()})
+    else:
+        out.print(f"tokenizer {pipe.settings.tokenizer!r} against Hugging Face, max_seq_length {pipe.settings.max_seq_length}")
+        out.print(report.rich_table())

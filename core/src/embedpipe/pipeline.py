@@ -95,18 +95,21 @@ class ONNXPipeline:
             self._model = self._build()
         return self._model
 
+    def tokenizer_graph(self) -> onnx.ModelProto:
+        """The tokenizer stage alone (string in, ids out), e.g. for a token-id comparison."""
+        self._progress("building the tokenizer stage")
+        options = TokenizerOptions(
+            max_length=self.settings.max_seq_length,
+            do_lower_case=self.settings.do_lower_case,
+            with_token_type_ids=contract.TOKEN_TYPE_IDS in encoder_inputs(self.source),
+            opset=self.settings.opset,
+        )
+        return self.components.tokenizer.build_graph(self.source, options)
+
     def _build(self) -> onnx.ModelProto:
         settings, source = self.settings, self.source
         opset = settings.opset
-        inputs = encoder_inputs(source)
-        self._progress("building the tokenizer stage")
-        options = TokenizerOptions(
-            max_length=settings.max_seq_length,
-            do_lower_case=settings.do_lower_case,
-            with_token_type_ids=contract.TOKEN_TYPE_IDS in inputs,
-            opset=opset,
-        )
-        stages = [Stage("tokenizer/", self.components.tokenizer.build_graph(source, options))]
+        stages = [Stage("tokenizer/", self.tokenizer_graph())]
         self._progress("exporting the encoder with torch.onnx")
         stages.append(Stage("encoder/", export_encoder(source, opset=opset)))
         stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))

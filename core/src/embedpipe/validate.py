@@ -159,6 +159,9 @@ def compare(
         except Exception as exc:  # an ORT failure on one line is a finding, not a crash
             report.results.append(LineResult(text, float("nan"), error=str(exc).splitlines()[0]))
             continue
+        if got.shape != want.shape:
+            report.results.append(LineResult(text, float("nan"), error=f"graph gives dimension {got.shape[0]}, reference {want.shape[0]}"))
+            continue
         if not np.all(np.isfinite(got)):
             report.results.append(LineResult(text, float("nan"), error="non-finite output"))
             continue
