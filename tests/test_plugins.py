@@ -150,3 +150,20 @@ def test_a_third_party_resolver_wins_over_the_built_in(minilm_dir: Path) -> None
     assert manager.resolve_tokenizer(source) == "bert"
     manager.register(_ClaimsEverything(), name="claims")
     assert manager.resolve_tokenizer(source) == "third-party"
+
+
+def test_options_a_factory_does_not_take_are_a_config_error() -> None:
+    class Takes:
+        def __init__(self, size: int) -> None:
+            self.size = size
+
+    class Registers:
+        @hookimpl
+        def embedpipe_register_postprocessors(self, register):  # type: ignore[no-untyped-def]
+            register("takes", Takes)
+
+    manager = PluginManager()
+    manager.register(Registers(), name="in-test")
+    assert manager.create("postprocessors", "takes", size=3).size == 3
+    with pytest.raises(ConfigError, match="'takes' does not take these options"):
+        manager.create("postprocessors", "takes", colour="red")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -137,6 +138,15 @@ class PluginManager:
                 f"no {kind[:-1]} named {name!r} is registered (known: {known})",
                 f"choose one of those or install the plugin that provides {name!r} (`embedpipe plugins` lists them)",
             )
+        try:
+            inspect.signature(registration.factory).bind(**options)
+        except TypeError as exc:
+            raise ConfigError(
+                f"{kind[:-1]} {name!r} does not take these options ({exc})",
+                f"check the options given for {name!r} in the config",
+            ) from exc
+        except ValueError:  # a builtin without a readable signature: let the call decide
+            pass
         return registration.factory(**options)
 
     def resolve_tokenizer(self, source: Any) -> str | None:
