@@ -10,6 +10,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from embedpipe import contract, hookimpl
+from embedpipe.graph import stage_model
 
 _EPS = 1e-9  # sentence-transformers clamps the denominator here
 
@@ -25,7 +26,7 @@ def _pooling_model(nodes: list[onnx.NodeProto], initializers: list[onnx.TensorPr
         [helper.make_tensor_value_info(contract.SENTENCE_EMBEDDING, TensorProto.FLOAT, [1, hidden_size])],
         initializer=initializers,
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=contract.DEFAULT_IR_VERSION)
+    return stage_model(graph, opset, producer="embedpipe-extra-pooling")
 
 
 def _constants() -> list[onnx.TensorProto]:

@@ -17,6 +17,7 @@ from onnx import NodeProto, TensorProto, helper, numpy_helper
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from embedpipe import contract
+from embedpipe.graph import stage_model
 
 # ReduceMax takes its axes as an input instead of an attribute from opset 18 on.
 REDUCE_AXES_AS_INPUT_OPSET = 18
@@ -36,14 +37,7 @@ class ModePooler(ABC):
         ]
         output = helper.make_tensor_value_info(contract.SENTENCE_EMBEDDING, TensorProto.FLOAT, [1, hidden_size])
         graph = helper.make_graph(self.nodes(opset), f"{self.mode}_pooling", inputs, [output])
-        model = helper.make_model(
-            graph,
-            opset_imports=[helper.make_opsetid("", opset)],
-            ir_version=contract.DEFAULT_IR_VERSION,
-            producer_name="embedpipe-pooling",
-        )
-        onnx.checker.check_model(model, full_check=True)
-        return model
+        return stage_model(graph, opset, producer="embedpipe-pooling")
 
     def reference_module(self, hidden_size: int) -> Pooling:
         """sentence-transformers' own ``Pooling`` in this mode, so validation never trusts us."""

@@ -13,6 +13,7 @@ import onnx
 from onnx import NodeProto, TensorProto, helper, numpy_helper
 
 from embedpipe import contract
+from embedpipe.graph import stage_model
 
 
 def postprocess_stage(
@@ -31,14 +32,7 @@ def postprocess_stage(
         [helper.make_tensor_value_info(contract.POSTPROCESS_OUTPUT, TensorProto.FLOAT, [1, output_dim])],
         initializer=list(initializers),
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", opset)],
-        ir_version=contract.DEFAULT_IR_VERSION,
-        producer_name="embedpipe-postprocess",
-    )
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return stage_model(graph, opset, producer="embedpipe-postprocess")
 
 
 def scalar(name: str, value: float) -> NodeProto:
