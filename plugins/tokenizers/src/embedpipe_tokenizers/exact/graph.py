@@ -1,0 +1,102 @@
+"""A small ONNX graph builder: named nodes and constants, and the ops whose form changed at opset 18.
+
+The exact tokenizer is a few hundred lines of tensor code; writing it as calls (``g.op("Add", a, b)``)
+instead of hand-made NodeProtos keeps each step readable, and keeps the opset 17/18 differences
+(reduce axes as attribute or input) in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+ML_DOMAIN = "ai.onnx.ml"
+MS_DOMAIN = "com.microsoft"
+INT64_MAX = np.iinfo(np.int64).max
+
+
+class GraphBuilder:
+    """Collects nodes and initializers; every value is an int64 tensor unless a step says otherwise."""
+
+    def __init__(self, opset: int, prefix: str = "tok") -> None:
+        self.opset = opset
+        self.prefix = prefix
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+        self._scalars: dict[tuple[Any, str], str] = {}
+
+    def _name(self, hint: str) -> str:
+        self._count += 1
+        return f"{self.prefix}/{hint}_{self._count}"
+
+    def const(self, value: Any, hint: str = "c", dtype: Any = np.int64) -> str:
+        """An initializer holding ``value`` (numpy array, list or scalar) as ``dtype``."""
+        array = np.asarray(value, dtype=dtype)
+        name = self._name(hint)
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def scalar(self, value: int | bool, dtype: Any = np.int64, shape: tuple[int, ...] = ()) -> str:
+        """A small shared constant (one per value, type and shape), so repeated literals cost nothing."""
+        key = (value, np.dtype(dtype).name + str(shape))
+        if key not in self._scalars:
+            self._scalars[key] = self.const(np.full(shape, value), "k", dtype=dtype)
+        return self._scalars[key]
+
+    def op(self, op_type: str, *inputs: str, hint: str | None = None, domain: str = "", **attrs: Any) -> str:
+        """Append one node with a single output and return that output's name."""
+        out = self._name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], domain=domain, **attrs))
+        return out
+
+    # Ops whose signature depends on the opset, or that are spelled often enough to deserve a name.
+
+    def reduce(self, op_type: str, x: str, axis: int, hint: str | None = None) -> str:
+        """ReduceMax/ReduceMin over one axis, dropping it (axes became an input at opset 18)."""
+        if self.opset >= 18:
+            return self.op(op_type, x, self.const([axis], "axes"), hint=hint, keepdims=0)
+        return self.op(op_type, x, hint=hint, axes=[axis], keepdims=0)
+
+    def unsqueeze(self, x: str, axis: int) -> str:
+        return self.op("Unsqueeze", x, self.scalar(axis, shape=(1,)))
+
+    def flatten(self, x: str) -> str:
+        return self.op("Reshape", x, self.scalar(-1, shape=(1,)))
+
+    def slice(self, x: str, start: int, end: int, axis: int = 0) -> str:
+        return self.op(
+            "Slice", x, self.scalar(start, shape=(1,)), self.scalar(end, shape=(1,)), self.scalar(axis, shape=(1,))
+        )
+
+    def concat(self, parts: Sequence[str], axis: int = 0) -> str:
+        return self.op("Concat", *parts, axis=axis)
+
+    def arange(self, length: str) -> str:
+        """0..n-1 for a 1-D int64 length tensor of one element (as Shape gives it)."""
+        n = self.op("Squeeze", length, self.scalar(0, shape=(1,)))
+        return self.op("Range", self.scalar(0), n, self.scalar(1))
+
+    def where(self, cond: str, a: str, b: str) -> str:
+        return self.op("Where", cond, a, b)
+
+    def cast(self, x: str, to: int) -> str:
+        return self.op("Cast", x, to=to)
+
+    def compress(self, x: str, cond: str) -> str:
+        return self.op("Compress", x, cond, axis=0)
+
+    def label_encoder(self, x: str, keys: Sequence[Any], values: Sequence[int], default: int, hint: str) -> str:
+        """ai.onnx.ml LabelEncoder (opset 2): string or int64 keys to int64 values."""
+        key_attr = "keys_strings" if keys and isinstance(keys[0], str) else "keys_int64s"
+        return self.op(
+            "LabelEncoder",
+            x,
+            hint=hint,
+            domain=ML_DOMAIN,
+            **{key_attr: list(keys), "values_int64s": [int(v) for v in values], "default_int64": int(default)},
+        )

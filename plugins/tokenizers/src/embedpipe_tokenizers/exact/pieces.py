@@ -1,0 +1,98 @@
+"""The WordPiece vocabulary as one lookup table over a trie of its pieces.
+
+Every prefix of every piece is a trie node, keyed by a hash of its symbols (a sum of per-position
+weights, so all prefixes of a window hash at once with one CumSum). A node's value holds its
+parent's key and, if the prefix is itself a piece, its token id. The graph accepts the node found
+for a window only when, for every shorter prefix of the window, the node found names the previous
+one as its parent: keys are unique among trie nodes, so by induction the accepted node spells the
+window exactly and a hash collision can never produce a wrong id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from embedpipe.errors import UnsupportedModelError
+from embedpipe_tokenizers.exact.spec import FIX, WordPieceModel
+
+KEY_BITS = 40  # node keys < 2**40; a value is (token + 1) << KEY_BITS | parent key
+TOKEN_BITS = 62 - KEY_BITS
+
+@dataclass(frozen=True)
+class Entry:
+    """A vocabulary string as the lookup sees it: its characters, and whether it continues a word."""
+
+    text: str
+    continuation: bool
+    token_id: int
+
+
+@dataclass(frozen=True)
+class PieceTables:
+    """``weights`` [L]: a window's hash for length l+1 is sum(weights[:l+1] * symbols[:l+1]); its
+    key is 2 * hash + the continuation bit (the roots' keys are 0 and 1). ``keys`` -> ``values``
+    is the LabelEncoder over all trie nodes."""
+
+    alphabet: dict[str, int]
+    max_len: int
+    weights: np.ndarray
+    keys: list[int]
+    values: list[int]
+
+
+def matchable_entries(model: WordPieceModel, in_words: np.ndarray, alone: np.ndarray) -> list[Entry]:
+    """Vocabulary strings some normalized word can reach (masks over code points say which
+    characters can stand in a longer word, or alone); others can never match and are left out."""
+    limit = model.max_input_chars_per_word
+
+    def fits(text: str) -> bool:
+        return 0 < len(text) <= limit and all(in_words[ord(ch)] for ch in text)
+
+    entries: list[Entry] = []
+    for text, token_id in model.vocab.items():
+        if (len(text) == 1 and alone[ord(text)]) or fits(text):
+            entries.append(Entry(text, False, token_id))
+        if text.startswith(model.prefix) and fits(text[len(model.prefix) :]):
+            entries.append(Entry(text[len(model.prefix) :], True, token_id))
+    return entries
+
+
+def _trie(entries: list[Entry], alphabet: dict[str, int]) -> dict[tuple[int, tuple[int, ...]], int]:
+    """Every prefix of every entry, per continuation bit, with its token id (-1: not a piece)."""
+    nodes: dict[tuple[int, tuple[int, ...]], int] = {}
+    for e in entries:
+        symbols = tuple(alphabet[ch] for ch in e.text)
+        for end in range(1, len(symbols)):
+            nodes.setdefault((int(e.continuation), symbols[:end]), -1)
+        nodes[(int(e.continuation), symbols)] = e.token_id
+    return nodes
+
+
+def build_piece_tables(entries: list[Entry], seed: int = 20240613) -> PieceTables:
+    alphabet = {ch: i + 1 for i, ch in enumerate(sorted({ch for e in entries for ch in e.text}))}
+    max_len = max((len(e.text) for e in entries), default=1)
+    if any(e.token_id + 1 >= 1 << TOKEN_BITS for e in entries):
+        raise UnsupportedModelError(f"a token id of 2**{TOKEN_BITS} or more", FIX)
+    nodes = _trie(entries, alphabet)
+    cont = np.array([c for c, _ in nodes], np.int64)
+    depth = np.array([len(sym) for _, sym in nodes], np.int64)
+    padded = np.zeros((len(nodes), max_len), np.int64)
+    for i, (_, sym) in enumerate(nodes):
+        padded[i, : len(sym)] = sym
+    # Hashes stay below 2**(KEY_BITS - 1), keys below 2**KEY_BITS.
+    high = (1 << (KEY_BITS - 1)) // (max_len * (len(alphabet) + 1))
+    rng = np.random.default_rng(seed)
+    for _ in range(100):
+        weights = rng.integers(1, max(2, high), size=max_len, dtype=np.int64)
+        prefix = np.cumsum(padded * weights, axis=1)  # [node, l]: hash of its first l+1 symbols
+        keys = 2 * prefix[np.arange(len(nodes)), depth - 1] + cont
+        if len(np.unique(keys)) == len(keys):  # two trie nodes never share a key
+            break
+    else:  # pragma: no cover - 100 draws colliding is not a thing that happens
+        raise RuntimeError("could not find collision-free hash weights")
+    parents = np.where(depth > 1, 2 * prefix[np.arange(len(nodes)), np.maximum(depth - 2, 0)] + cont, cont)
+    tokens = np.array(list(nodes.values()), np.int64)
+    values = ((tokens + 1) << KEY_BITS) | parents
+    return PieceTables(alphabet, max_len, weights, keys.tolist(), values.tolist())

@@ -1,0 +1,260 @@
+"""The exact WordPiece graph against Hugging Face: ids must be identical on every input.
+
+References are always Hugging Face's (``tokenizers`` with truncation, ``transformers.AutoTokenizer``),
+never the graph's own output. On a failure the first mismatching strings are printed with both
+id lists.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from embedpipe import contract
+from embedpipe.errors import UnsupportedModelError
+from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+
+from wordpiece_cases import Case, assert_no_mismatch
+
+TINY = ["bert-uncased", "bert-cased", "distilbert", "mpnet-template", "mpnet-roberta", "bert-odd"]
+
+WHITESPACE = [" ", "\t", "\n", "\r", "\u00a0", "\u2009", "\u3000", "\u200b", "\u2028", "\x0b", "\x0c", "\u0085",
+              "\u1680", "\u202f", "\u205f", "\ufeff"]
+ODD = ["\x00", "\ufffd", "\x1f", "\x7f", "\u200d", "\u200c", "\u00ad", "\ue000", "\U000f0000", "\u0130", "\u0131",
+       "\u1e9e", "\u03a3", "\u2126", "\u212a", "\ufb01", "\u0149", "\u1f88", "\U0001d400", "\uff21", "\u2460"]
+MARKS = ["\u0300", "\u0301", "\u0308", "\u0327", "\u0345", "\u05b0", "\u0903", "\u093c", "\u094d", "\u0f71", "\u0f72",
+         "\u0f80", "\u1dc0", "\u20d0", "\u302a", "\U0001d165", "\U0001d16d", "\u0e31", "\u0bcd"]
+
+
+def case_of(request: pytest.FixtureRequest, name: str) -> Case:
+    if name == "minilm":
+        return request.getfixturevalue("minilm")
+    return request.getfixturevalue("tiny_cases")[name]
+
+
+@pytest.fixture(params=["minilm", *TINY])
+def case(request: pytest.FixtureRequest) -> Case:
+    return case_of(request, request.param)
+
+
+def vocab_words(case: Case) -> list[str]:
+    vocab = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))["model"]["vocab"]
+    return sorted(w for w in vocab if w.strip())
+
+
+def added_contents(case: Case) -> list[str]:
+    return [t["content"] for t in json.loads(case.tokenizer_json.read_text(encoding="utf-8"))["added_tokens"]]
+
+
+def random_texts(case: Case, count: int, seed: int) -> list[str]:
+    """Seeded random Unicode: every plane, scripts, marks, whitespace, controls, specials, pieces."""
+    rng = random.Random(seed)
+    pieces = vocab_words(case)
+    specials = added_contents(case)
+    pools = [
+        lambda: chr(rng.randrange(0x20, 0x7F)),
+        lambda: chr(rng.randrange(0xA0, 0x250)),
+        lambda: chr(rng.randrange(0x370, 0x530)),
+        lambda: rng.choice(MARKS),
+        lambda: rng.choice(WHITESPACE),
+        lambda: rng.choice(ODD),
+        lambda: chr(rng.randrange(0x4E00, 0xA000)),
+        lambda: chr(rng.randrange(0xAC00, 0xD7A4)),
+        lambda: chr(rng.randrange(0x900, 0x1000)),
+        lambda: chr(rng.randrange(0x1F300, 0x1FAFF)),
+        lambda: chr(rng.choice([rng.randrange(0, 0xD800), rng.randrange(0xE000, 0x110000)])),
+        lambda: rng.choice(specials),
+        lambda: rng.choice(pieces).removeprefix("##"),
+    ]
+    weights = [8, 3, 2, 2, 3, 1, 2, 1, 2, 1, 2, 1, 6]
+    return ["".join(rng.choices(pools, weights)[0]() for _ in range(rng.randrange(0, 40))) for _ in range(count)]
+
+
+def piece_texts(case: Case, count: int, seed: int) -> list[str]:
+    """Texts built from vocabulary pieces, then disturbed: case, accents, NBSP, ZWSP, 'İ', NUL,
+    special tokens typed in the text, pieces glued into long words."""
+    rng = random.Random(seed)
+    pieces = [p.removeprefix("##") for p in vocab_words(case)]
+    specials = added_contents(case)
+    extras = ["\u00a0", "\u200b", "\u0130", "\x00", "\u0301", "\u0308", "  ", "\t", "-", "'", ".", "\u00e9", "\u00c9"]
+    out = []
+    for _ in range(count):
+        words = []
+        for _ in range(rng.randrange(1, 9)):
+            word = "".join(rng.choice(pieces) for _ in range(rng.choice([1, 1, 1, 2, 3, 5])))
+            change = rng.random()
+            if change < 0.2:
+                word = word.upper()
+            elif change < 0.35:
+                word = word.capitalize()
+            elif change < 0.5:
+                i = rng.randrange(len(word) + 1)
+                word = word[:i] + rng.choice(extras) + word[i:]
+            elif change < 0.6:
+                word = rng.choice(specials) + word if rng.random() < 0.5 else word + rng.choice(specials)
+            words.append(word)
+        out.append(rng.choice([" ", " ", "  ", "\u00a0", "\n"]).join(words))
+    return out
+
+
+def test_outputs_and_shapes(case: Case) -> None:
+    names = [o.name for o in case.model.graph.output]
+    want = [contract.INPUT_IDS, contract.ATTENTION_MASK] + ([contract.TOKEN_TYPE_IDS] if case.with_token_type_ids else [])
+    assert names == want
+    assert [i.name for i in case.model.graph.input] == [contract.TEXT]
+    assert case.model.ir_version == 8
+    out = case.run("Hello world, a [MASK] test!")
+    encoding = case.reference.encode("Hello world, a [MASK] test!")
+    assert out["input_ids"] == encoding.ids
+    assert out["attention_mask"] == encoding.attention_mask
+    if case.with_token_type_ids:
+        assert out["token_type_ids"] == encoding.type_ids
+    assert all(v.dtype == np.int64 and v.shape[0] == 1 for v in case.session.run(None, {"input": np.array(["x"], dtype=object)}))
+
+
+def test_only_ops_oracle_accepts(case: Case) -> None:
+    domains = {o.domain: o.version for o in case.model.opset_import}
+    assert domains == {"": 17, "ai.onnx.ml": 2, "com.microsoft": 1}
+    used = {(n.domain, n.op_type) for n in case.model.graph.node}
+    assert {d for d, _ in used} <= {"", "ai.onnx.ml", "com.microsoft"}
+    assert {op for d, op in used if d == "ai.onnx.ml"} == {"LabelEncoder"}
+    assert {op for d, op in used if d == "com.microsoft"} == {"Tokenizer"}
+    assert not {op for d, op in used if d == ""} & {"StringNormalizer", "Loop", "If", "Scan"}
+    assert contract.EXTENSIONS_DOMAIN not in domains
+
+
+def test_empty_and_whitespace(case: Case) -> None:
+    texts = ["", " ", "   ", "\t\n\r", "\x00", "\x00\x00 \x00", "\ufffd", "\u200b", "\u200b \u200b", *WHITESPACE,
+             "".join(WHITESPACE), " \u0301", "\u0301", "\u0345\u0301 "]
+    assert_no_mismatch(case, texts)
+
+
+def test_every_code_point_alone(case: Case) -> None:
+    """MiniLM: all 1,112,064 scalar values. Tiny tokenizers: the BMP start, the vocabulary's
+    characters and a stride through all planes."""
+    if case.name == "all-MiniLM-L6-v2":
+        cps = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    else:
+        chars = {ord(ch) for w in vocab_words(case) for ch in w}
+        cps = sorted(set(range(0x3000)) | chars | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))
+    assert_no_mismatch(case, [chr(cp) for cp in cps])
+
+
+def test_random_unicode_strings(case: Case) -> None:
+    assert_no_mismatch(case, random_texts(case, 3000, seed=7))
+
+
+def test_vocabulary_pieces_disturbed(case: Case) -> None:
+    assert_no_mismatch(case, piece_texts(case, 3000, seed=11))
+
+
+def test_real_text_lines(case: Case, corpus: list[str]) -> None:
+    assert_no_mismatch(case, corpus)
+
+
+def test_truncation_edges(case: Case) -> None:
+    """Bodies of max_length - 3 .. max_length + 3 tokens around the cut: one-token words, a word cut
+    into pieces across the edge, a special token at the edge, an unknown word at the edge."""
+    counter = Tokenizer.from_str(case.reference.to_str())
+    counter.no_truncation()
+    words = [w for w in vocab_words(case) if w.isalpha() and w.isascii() and len(counter.encode(w, add_special_tokens=False).ids) == 1]
+    long_word = max((w for w in vocab_words(case) if w.isalpha() and w.isascii()), key=len) * 3
+    special = added_contents(case)[-1]
+    added = len(counter.encode("").ids)
+    texts = []
+    for body in range(case.max_length - added - 3, case.max_length - added + 4):
+        one = " ".join(words[i % len(words)] for i in range(body))
+        assert len(counter.encode(one, add_special_tokens=False).ids) == body
+        texts += [one, one + " " + long_word, one[: len(one) // 2] + " " + long_word + " " + one[len(one) // 2 :],
+                  one + special, one + " " + special + " x", one + " \u2603\u2603"]
+    assert_no_mismatch(case, texts)
+
+
+def test_long_inputs(case: Case, corpus: list[str]) -> None:
+    rng = random.Random(3)
+    document = " ".join(rng.choice(corpus) for _ in range(400))[:20000]
+    word = "".join(rng.choice("abcdefghij") for _ in range(20000))
+    texts = [document, word, "a" * 20000, " ".join(["x" * 150] * 130)[:20000], "\u00e9" * 20000,
+             "\u4e2d" * 20000, " " * 20000, "[MASK]" * 3000]
+    assert_no_mismatch(case, texts)
+    for text in (document, word):
+        start = time.perf_counter()
+        case.run(text)
+        assert time.perf_counter() - start < 2.0, f"{len(text)} characters took too long"
+
+
+def test_opset_18(minilm: Case) -> None:
+    model = build_exact_wordpiece_graph(minilm.tokenizer_json, minilm.max_length, with_token_type_ids=True, opset=18)
+    assert {o.domain: o.version for o in model.opset_import}[""] == 18
+    at18 = Case(minilm.name + "@18", minilm.folder, minilm.max_length, True)
+    at18.__dict__["model"] = model
+    assert_no_mismatch(at18, random_texts(minilm, 1000, seed=5) + piece_texts(minilm, 1000, seed=6))
+
+
+@pytest.mark.parametrize("name", ["minilm", "bert-uncased", "bert-cased", "distilbert"])
+def test_agrees_with_autotokenizer(request: pytest.FixtureRequest, name: str) -> None:
+    transformers = pytest.importorskip("transformers")
+    case = case_of(request, name)
+    auto = transformers.AutoTokenizer.from_pretrained(case.folder)
+
+    def reference(texts: list[str]) -> list[list[int]]:
+        return [auto(t, truncation=True, max_length=case.max_length)["input_ids"] for t in texts]
+
+    assert_no_mismatch(case, random_texts(case, 500, seed=1) + piece_texts(case, 500, seed=2), reference=reference)
+
+
+@pytest.mark.parametrize(("name", "lower"), [("minilm", False), ("bert-cased", True)])
+def test_do_lower_case_override(request: pytest.FixtureRequest, name: str, lower: bool) -> None:
+    transformers = pytest.importorskip("transformers")
+    base = case_of(request, name)
+    case = Case(f"{base.name} do_lower_case={lower}", base.folder, base.max_length, True, do_lower_case=lower)
+    auto = transformers.AutoTokenizer.from_pretrained(case.folder, do_lower_case=lower)
+
+    def reference(texts: list[str]) -> list[list[int]]:
+        return [auto(t, truncation=True, max_length=case.max_length)["input_ids"] for t in texts]
+
+    texts = random_texts(case, 800, seed=21) + piece_texts(case, 800, seed=22) + ["Héllo WORLD İ ÖSTERREICH Ǆ ß"]
+    assert_no_mismatch(case, texts, reference=reference)
+    assert_no_mismatch(case, texts)
+
+
+def _variant(case: Case, tmp_path, change) -> object:  # noqa: ANN001
+    config = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))
+    change(config)
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return path
+
+
+def _added(content: str, token_id: int, **flags: bool) -> dict[str, object]:
+    return {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+            "normalized": False, "special": True, **flags}
+
+
+UNSUPPORTED = {
+    "bpe model": lambda c: c["model"].update(type="BPE"),
+    "unigram model": lambda c: c.__setitem__("model", {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0}),
+    "nfkc normalizer": lambda c: c.__setitem__("normalizer", {"type": "NFKC"}),
+    "sequence normalizer": lambda c: c.__setitem__("normalizer", {"type": "Sequence", "normalizers": [{"type": "NFD"}]}),
+    "whitespace pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", {"type": "Whitespace"}),
+    "no pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", None),
+    "bytelevel post-processor": lambda c: c.__setitem__("post_processor", {"type": "ByteLevel", "add_prefix_space": True,
+                                                                           "trim_offsets": True, "use_regex": True}),
+    "single_word token": lambda c: c["added_tokens"].append(_added("[X]", 9999, single_word=True)),
+    "normalized token": lambda c: c["added_tokens"].append(_added("xyz", 9999, normalized=True, special=False)),
+    "overlapping tokens": lambda c: c["added_tokens"].extend([_added("<ab", 9998), _added("b>", 9999)]),
+}
+
+
+@pytest.mark.parametrize("what", sorted(UNSUPPORTED))
+def test_unsupported_tokenizers_are_refused(request: pytest.FixtureRequest, tmp_path, what: str) -> None:  # noqa: ANN001
+    case = case_of(request, "bert-uncased")
+    path = _variant(case, tmp_path, UNSUPPORTED[what])
+    with pytest.raises(UnsupportedModelError) as error:
+        build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
+    assert "\n" not in str(error.value) and error.value.fix
