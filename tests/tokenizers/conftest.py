@@ -28,17 +28,27 @@ def minilm() -> Case:
     return Case("all-MiniLM-L6-v2", pathlib.Path(gt.__file__).parent / "model", 256, True)
 
 
-def _train(corpus: Sequence[str], *, lowercase: bool, unk: str, specials: list[str], size: int,
-           normalizer: normalizers.Normalizer | None = None, max_chars: int = 100, prefix: str = "##") -> Tokenizer:
-    tok = Tokenizer(models.WordPiece(unk_token=unk, max_input_chars_per_word=max_chars,
-                                     continuing_subword_prefix=prefix))
-    tok.normalizer = normalizer or normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                                              strip_accents=None, lowercase=lowercase)
+def _train(
+    corpus: Sequence[str],
+    *,
+    lowercase: bool,
+    unk: str,
+    specials: list[str],
+    size: int,
+    normalizer: normalizers.Normalizer | None = None,
+    max_chars: int = 100,
+    prefix: str = "##",
+) -> Tokenizer:
+    tok = Tokenizer(models.WordPiece(unk_token=unk, max_input_chars_per_word=max_chars, continuing_subword_prefix=prefix))
+    tok.normalizer = normalizer or normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase
+    )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece(prefix=prefix)
     # A limited alphabet leaves room for many multi-character pieces (and leaves rare characters unknown).
-    trainer = trainers.WordPieceTrainer(vocab_size=size, special_tokens=specials, min_frequency=1, limit_alphabet=700,
-                                        continuing_subword_prefix=prefix)
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=size, special_tokens=specials, min_frequency=1, limit_alphabet=700, continuing_subword_prefix=prefix
+    )
     tok.train_from_iterator(corpus, trainer)
     return tok
 
@@ -54,9 +64,18 @@ BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def _bert_config(tokenizer_class: str, lowercase: bool) -> dict[str, object]:
-    return {"tokenizer_class": tokenizer_class, "do_lower_case": lowercase, "model_max_length": 512,
-            "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
-            "mask_token": "[MASK]", "tokenize_chinese_chars": True, "strip_accents": None}
+    return {
+        "tokenizer_class": tokenizer_class,
+        "do_lower_case": lowercase,
+        "model_max_length": 512,
+        "unk_token": "[UNK]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "cls_token": "[CLS]",
+        "mask_token": "[MASK]",
+        "tokenize_chinese_chars": True,
+        "strip_accents": None,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -71,15 +90,17 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
         tok = _train(training, lowercase=lowercase, unk="[UNK]", specials=BERT_SPECIALS, size=4000)
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+        )
         folder = _save(root / name, tok, _bert_config("BertTokenizer", lowercase))
         cases[name] = Case(name, folder, 128, True)
 
     # Unusual settings: accents stripped without lower-casing, no text cleaning, no CJK split,
     # short words only, another continuation prefix, no post-processor.
     odd = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True, lowercase=False)
-    tok = _train(training, lowercase=False, unk="[UNK]", specials=BERT_SPECIALS, size=3000, normalizer=odd,
-                 max_chars=12, prefix="@@")
+    tok = _train(
+        training, lowercase=False, unk="[UNK]", specials=BERT_SPECIALS, size=3000, normalizer=odd, max_chars=12, prefix="@@"
+    )
     folder = _save(root / "bert-odd", tok, _bert_config("BertTokenizer", False))
     cases["bert-odd"] = Case("bert-odd", folder, 48, False)
 
@@ -90,16 +111,27 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
 
     for name in ("mpnet-template", "mpnet-roberta"):
         tok = _train(training, lowercase=True, unk="<unk>", specials=["<s>", "<pad>", "</s>", "<unk>"], size=3500)
-        tok.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=False, single_word=False, normalized=False,
-                                           special=True)])
+        tok.add_special_tokens(
+            [AddedToken("<mask>", lstrip=True, rstrip=False, single_word=False, normalized=False, special=True)]
+        )
         if name == "mpnet-template":
             tok.post_processor = processors.TemplateProcessing(
-                single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+                single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+            )
         else:
             tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
-        config = {"tokenizer_class": "MPNetTokenizer", "do_lower_case": True, "model_max_length": 512,
-                  "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
-                  "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>"}
+        config = {
+            "tokenizer_class": "MPNetTokenizer",
+            "do_lower_case": True,
+            "model_max_length": 512,
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "sep_token": "</s>",
+            "cls_token": "<s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "mask_token": "<mask>",
+        }
         folder = _save(root / name, tok, config)
         cases[name] = Case(name, folder, 96, True)
     return cases

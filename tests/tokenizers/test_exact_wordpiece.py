@@ -13,22 +13,76 @@ import time
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer
-
 from embedpipe import contract
-from embedpipe.errors import UnsupportedModelError
+from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
-
+from tokenizers import Tokenizer
 from wordpiece_cases import Case, assert_no_mismatch
 
 TINY = ["bert-uncased", "bert-cased", "distilbert", "mpnet-template", "mpnet-roberta", "bert-odd"]
 
-WHITESPACE = [" ", "\t", "\n", "\r", "\u00a0", "\u2009", "\u3000", "\u200b", "\u2028", "\x0b", "\x0c", "\u0085",
-              "\u1680", "\u202f", "\u205f", "\ufeff"]
-ODD = ["\x00", "\ufffd", "\x1f", "\x7f", "\u200d", "\u200c", "\u00ad", "\ue000", "\U000f0000", "\u0130", "\u0131",
-       "\u1e9e", "\u03a3", "\u2126", "\u212a", "\ufb01", "\u0149", "\u1f88", "\U0001d400", "\uff21", "\u2460"]
-MARKS = ["\u0300", "\u0301", "\u0308", "\u0327", "\u0345", "\u05b0", "\u0903", "\u093c", "\u094d", "\u0f71", "\u0f72",
-         "\u0f80", "\u1dc0", "\u20d0", "\u302a", "\U0001d165", "\U0001d16d", "\u0e31", "\u0bcd"]
+WHITESPACE = [
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\u00a0",
+    "\u2009",
+    "\u3000",
+    "\u200b",
+    "\u2028",
+    "\x0b",
+    "\x0c",
+    "\u0085",
+    "\u1680",
+    "\u202f",
+    "\u205f",
+    "\ufeff",
+]
+ODD = [
+    "\x00",
+    "\ufffd",
+    "\x1f",
+    "\x7f",
+    "\u200d",
+    "\u200c",
+    "\u00ad",
+    "\ue000",
+    "\U000f0000",
+    "\u0130",
+    "\u0131",
+    "\u1e9e",
+    "\u03a3",
+    "\u2126",
+    "\u212a",
+    "\ufb01",
+    "\u0149",
+    "\u1f88",
+    "\U0001d400",
+    "\uff21",
+    "\u2460",
+]
+MARKS = [
+    "\u0300",
+    "\u0301",
+    "\u0308",
+    "\u0327",
+    "\u0345",
+    "\u05b0",
+    "\u0903",
+    "\u093c",
+    "\u094d",
+    "\u0f71",
+    "\u0f72",
+    "\u0f80",
+    "\u1dc0",
+    "\u20d0",
+    "\u302a",
+    "\U0001d165",
+    "\U0001d16d",
+    "\u0e31",
+    "\u0bcd",
+]
 
 
 def case_of(request: pytest.FixtureRequest, name: str) -> Case:
@@ -129,14 +183,30 @@ def test_only_ops_oracle_accepts(case: Case) -> None:
 
 
 def test_empty_and_whitespace(case: Case) -> None:
-    texts = ["", " ", "   ", "\t\n\r", "\x00", "\x00\x00 \x00", "\ufffd", "\u200b", "\u200b \u200b", *WHITESPACE,
-             "".join(WHITESPACE), " \u0301", "\u0301", "\u0345\u0301 "]
+    texts = [
+        "",
+        " ",
+        "   ",
+        "\t\n\r",
+        "\x00",
+        "\x00\x00 \x00",
+        "\ufffd",
+        "\u200b",
+        "\u200b \u200b",
+        *WHITESPACE,
+        "".join(WHITESPACE),
+        " \u0301",
+        "\u0301",
+        "\u0345\u0301 ",
+    ]
     assert_no_mismatch(case, texts)
 
 
-def test_every_code_point_alone(case: Case) -> None:
-    """MiniLM: all 1,112,064 scalar values. Tiny tokenizers: the BMP start, the vocabulary's
-    characters and a stride through all planes."""
+@pytest.mark.parametrize("name", [pytest.param("minilm", marks=pytest.mark.slow), *TINY])
+def test_every_code_point_alone(request: pytest.FixtureRequest, name: str) -> None:
+    """MiniLM: all 1,112,064 scalar values (about two minutes on two cores). Tiny tokenizers: the
+    BMP start, the vocabulary's characters and a stride through all planes."""
+    case = case_of(request, name)
     if case.name == "all-MiniLM-L6-v2":
         cps = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
     else:
@@ -162,7 +232,9 @@ def test_truncation_edges(case: Case) -> None:
     into pieces across the edge, a special token at the edge, an unknown word at the edge."""
     counter = Tokenizer.from_str(case.reference.to_str())
     counter.no_truncation()
-    words = [w for w in vocab_words(case) if w.isalpha() and w.isascii() and len(counter.encode(w, add_special_tokens=False).ids) == 1]
+    words = [
+        w for w in vocab_words(case) if w.isalpha() and w.isascii() and len(counter.encode(w, add_special_tokens=False).ids) == 1
+    ]
     long_word = max((w for w in vocab_words(case) if w.isalpha() and w.isascii()), key=len) * 3
     special = added_contents(case)[-1]
     added = len(counter.encode("").ids)
@@ -170,8 +242,14 @@ def test_truncation_edges(case: Case) -> None:
     for body in range(case.max_length - added - 3, case.max_length - added + 4):
         one = " ".join(words[i % len(words)] for i in range(body))
         assert len(counter.encode(one, add_special_tokens=False).ids) == body
-        texts += [one, one + " " + long_word, one[: len(one) // 2] + " " + long_word + " " + one[len(one) // 2 :],
-                  one + special, one + " " + special + " x", one + " \u2603\u2603"]
+        texts += [
+            one,
+            one + " " + long_word,
+            one[: len(one) // 2] + " " + long_word + " " + one[len(one) // 2 :],
+            one + special,
+            one + " " + special + " x",
+            one + " \u2603\u2603",
+        ]
     assert_no_mismatch(case, texts)
 
 
@@ -179,8 +257,16 @@ def test_long_inputs(case: Case, corpus: list[str]) -> None:
     rng = random.Random(3)
     document = " ".join(rng.choice(corpus) for _ in range(400))[:20000]
     word = "".join(rng.choice("abcdefghij") for _ in range(20000))
-    texts = [document, word, "a" * 20000, " ".join(["x" * 150] * 130)[:20000], "\u00e9" * 20000,
-             "\u4e2d" * 20000, " " * 20000, "[MASK]" * 3000]
+    texts = [
+        document,
+        word,
+        "a" * 20000,
+        " ".join(["x" * 150] * 130)[:20000],
+        "\u00e9" * 20000,
+        "\u4e2d" * 20000,
+        " " * 20000,
+        "[MASK]" * 3000,
+    ]
     assert_no_mismatch(case, texts)
     for text in (document, word):
         start = time.perf_counter()
@@ -196,7 +282,9 @@ def test_opset_18(minilm: Case) -> None:
     assert_no_mismatch(at18, random_texts(minilm, 1000, seed=5) + piece_texts(minilm, 1000, seed=6))
 
 
-@pytest.mark.parametrize("name", ["minilm", "bert-uncased", "bert-cased", "distilbert"])
+# transformers 5 rebuilds a BertTokenizer from tokenizer_config.json (cleaning, "##", 100 characters,
+# [CLS]/[SEP]), so for bert-odd's unusual tokenizer.json it is no longer the same tokenizer.
+@pytest.mark.parametrize("name", ["minilm", *(name for name in TINY if name != "bert-odd")])
 def test_agrees_with_autotokenizer(request: pytest.FixtureRequest, name: str) -> None:
     transformers = pytest.importorskip("transformers")
     case = case_of(request, name)
@@ -223,7 +311,7 @@ def test_do_lower_case_override(request: pytest.FixtureRequest, name: str, lower
     assert_no_mismatch(case, texts)
 
 
-def _variant(case: Case, tmp_path, change) -> object:  # noqa: ANN001
+def _variant(case: Case, tmp_path, change) -> object:
     config = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))
     change(config)
     path = tmp_path / "tokenizer.json"
@@ -232,8 +320,16 @@ def _variant(case: Case, tmp_path, change) -> object:  # noqa: ANN001
 
 
 def _added(content: str, token_id: int, **flags: bool) -> dict[str, object]:
-    return {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
-            "normalized": False, "special": True, **flags}
+    return {
+        "id": token_id,
+        "content": content,
+        "single_word": False,
+        "lstrip": False,
+        "rstrip": False,
+        "normalized": False,
+        "special": True,
+        **flags,
+    }
 
 
 UNSUPPORTED = {
@@ -243,8 +339,9 @@ UNSUPPORTED = {
     "sequence normalizer": lambda c: c.__setitem__("normalizer", {"type": "Sequence", "normalizers": [{"type": "NFD"}]}),
     "whitespace pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", {"type": "Whitespace"}),
     "no pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", None),
-    "bytelevel post-processor": lambda c: c.__setitem__("post_processor", {"type": "ByteLevel", "add_prefix_space": True,
-                                                                           "trim_offsets": True, "use_regex": True}),
+    "bytelevel post-processor": lambda c: c.__setitem__(
+        "post_processor", {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    ),
     "single_word token": lambda c: c["added_tokens"].append(_added("[X]", 9999, single_word=True)),
     "normalized token": lambda c: c["added_tokens"].append(_added("xyz", 9999, normalized=True, special=False)),
     "overlapping tokens": lambda c: c["added_tokens"].extend([_added("<ab", 9998), _added("b>", 9999)]),
@@ -252,9 +349,38 @@ UNSUPPORTED = {
 
 
 @pytest.mark.parametrize("what", sorted(UNSUPPORTED))
-def test_unsupported_tokenizers_are_refused(request: pytest.FixtureRequest, tmp_path, what: str) -> None:  # noqa: ANN001
+def test_unsupported_tokenizers_are_refused(request: pytest.FixtureRequest, tmp_path, what: str) -> None:
     case = case_of(request, "bert-uncased")
     path = _variant(case, tmp_path, UNSUPPORTED[what])
     with pytest.raises(UnsupportedModelError) as error:
         build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
     assert "\n" not in str(error.value) and error.value.fix
+
+
+def test_canonical_reordering_is_refused(request: pytest.FixtureRequest, tmp_path) -> None:
+    """Two marks that survive accent stripping with different combining classes (U+1D16D, class
+    226, before U+1D165, class 216) swap places when Hugging Face normalizes them together; with
+    both in the vocabulary, character tables could not follow, so the build must refuse."""
+    case = case_of(request, "bert-uncased")
+
+    def add_marks(config: dict) -> None:
+        vocab = config["model"]["vocab"]
+        for text in ("\U0001d165", "\U0001d16d", "##\U0001d165", "##\U0001d16d"):
+            vocab[text] = len(vocab)
+
+    path = _variant(case, tmp_path, add_marks)
+    hf = Tokenizer.from_file(str(path))
+    # Both orders give the same pieces (in class order), which no per-character table can give.
+    swapped, ordered = (hf.encode(t, add_special_tokens=False).tokens for t in ("a\U0001d16d\U0001d165", "a\U0001d165\U0001d16d"))
+    assert swapped == ordered and "[UNK]" not in ordered and len(ordered) == 3
+    with pytest.raises(UnsupportedModelError, match="canonical reordering"):
+        build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
+
+
+def test_max_length_must_hold_the_special_tokens(minilm: Case) -> None:
+    with pytest.raises(ConfigError):
+        build_exact_wordpiece_graph(minilm.tokenizer_json, 1, with_token_type_ids=True)
+    two = build_exact_wordpiece_graph(minilm.tokenizer_json, 2, with_token_type_ids=True)
+    case = Case("max_length=2", minilm.folder, 2, True)
+    case.__dict__["model"] = two
+    assert_no_mismatch(case, ["", "hello world", "[MASK]"])

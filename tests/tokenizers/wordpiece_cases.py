@@ -17,9 +17,8 @@ from functools import cached_property
 import numpy as np
 import onnx
 import onnxruntime as ort
-from tokenizers import Tokenizer
-
 from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+from tokenizers import Tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -40,9 +39,9 @@ class Case:
 
     @cached_property
     def model(self) -> onnx.ModelProto:
-        return build_exact_wordpiece_graph(self.tokenizer_json, self.max_length,
-                                           with_token_type_ids=self.with_token_type_ids,
-                                           do_lower_case=self.do_lower_case)
+        return build_exact_wordpiece_graph(
+            self.tokenizer_json, self.max_length, with_token_type_ids=self.with_token_type_ids, do_lower_case=self.do_lower_case
+        )
 
     @cached_property
     def session(self) -> ort.InferenceSession:
@@ -69,6 +68,7 @@ class Case:
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         """The graph's input_ids per text (two threads: ONNX Runtime releases the GIL while running)."""
+
         def some(part: Sequence[str]) -> list[list[int]]:
             run, out = self.session.run, []
             for text in part:
@@ -84,8 +84,9 @@ class Case:
         return [e.ids for e in self.reference.encode_batch(list(texts))]
 
 
-def mismatches(case: Case, texts: Sequence[str], reference: Callable[[Sequence[str]], list[list[int]]] | None = None,
-               chunk: int = 20000) -> list[tuple[str, list[int], list[int]]]:
+def mismatches(
+    case: Case, texts: Sequence[str], reference: Callable[[Sequence[str]], list[list[int]]] | None = None, chunk: int = 20000
+) -> list[tuple[str, list[int], list[int]]]:
     """(text, graph ids, reference ids) for every text where the two differ."""
     reference = reference or case.reference_ids
     bad: list[tuple[str, list[int], list[int]]] = []

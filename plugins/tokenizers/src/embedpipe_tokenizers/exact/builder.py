@@ -7,21 +7,23 @@ embedded ONNX Runtime accepts, and gives the ids Hugging Face gives, truncation 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
-
 from embedpipe import contract
 from embedpipe.errors import ConfigError
+from onnx import TensorProto, helper
+
 from embedpipe_tokenizers.exact.graph import ML_DOMAIN, MS_DOMAIN, GraphBuilder
+from embedpipe_tokenizers.exact.library import check_context_free, normalize_all
 from embedpipe_tokenizers.exact.pieces import build_piece_tables, matchable_entries
 from embedpipe_tokenizers.exact.spec import Template, read_spec
 from embedpipe_tokenizers.exact.specials import SpecialTable, check_added_tokens, match_specials, special_table
-from embedpipe_tokenizers.exact.tables import CharTables, build_char_tables, check_context_free, normalize_all
-from embedpipe_tokenizers.exact.words import first_words, split_words
+from embedpipe_tokenizers.exact.tables import SPACE_ITEM, CharTables, build_char_tables
 from embedpipe_tokenizers.exact.wordpiece import wordpiece_ids
+from embedpipe_tokenizers.exact.words import first_words
 
 MIN_OPSET = 13  # Unsqueeze/Squeeze/Slice with tensor axes
 
@@ -30,29 +32,39 @@ def _normalized_items(g: GraphBuilder, text: str, chars: CharTables, specials: S
     """Raw string -> the normalized item stream [M], special tokens already in place."""
     split = g.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""])
     row = g.label_encoder(g.flatten(split), chars.keys, chars.key_rows, chars.default_row, "char_rows")
-    items = g.op("Gather", g.const(chars.row_items, "row_items"), row)  # [N, K]
     if specials is not None:
-        code = g.op("Gather", g.const(chars.row_special, "row_special"), row)
-        special, inside = match_specials(g, code, g.arange(g.op("Shape", row)), specials)
-        first_slot = (np.arange(chars.row_items.shape[1]) == 0)[None, :]
-        replaced = g.op("Mul", g.unsqueeze(special, 1), g.const(first_slot, "first_slot"))
-        items = g.where(g.unsqueeze(inside, 1), replaced, items)
-    items = g.flatten(items)
-    return g.compress(items, g.op("Greater", items, g.scalar(0)))
+        code = g.take(g.const(chars.row_special, "row_special"), row)
+        special_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), specials)
+        row = g.where(inside, special_row, row)
+    items = g.flatten(g.op("Gather", g.const(chars.row_items, "row_items"), row))  # [N * K]
+    return g.compress(items, g.op("Not", g.op("Equal", items, g.scalar(0))))
 
 
 def _outputs(g: GraphBuilder, body: str, template: Template, with_token_type_ids: bool) -> list[str]:
-    ids = g.concat([g.const(np.array(template.prefix_ids, np.int64), "prefix"), body,
-                    g.const(np.array(template.suffix_ids, np.int64), "suffix")])
+    ids = g.concat(
+        [
+            g.const(np.array(template.prefix_ids, np.int64), "prefix"),
+            body,
+            g.const(np.array(template.suffix_ids, np.int64), "suffix"),
+        ]
+    )
     g.nodes.append(helper.make_node("Unsqueeze", [ids, g.scalar(0, shape=(1,))], [contract.INPUT_IDS]))
     shape = g.op("Shape", contract.INPUT_IDS)
-    g.nodes.append(helper.make_node("ConstantOfShape", [shape], [contract.ATTENTION_MASK],
-                                    value=helper.make_tensor("one", TensorProto.INT64, [1], [1])))
+    g.nodes.append(
+        helper.make_node(
+            "ConstantOfShape", [shape], [contract.ATTENTION_MASK], value=helper.make_tensor("one", TensorProto.INT64, [1], [1])
+        )
+    )
     names = [contract.INPUT_IDS, contract.ATTENTION_MASK]
     if with_token_type_ids:
         body_types = g.op("Add", g.op("Mul", body, g.scalar(0)), g.scalar(template.body_type))
-        types = g.concat([g.const(np.array(template.prefix_types, np.int64), "prefix_types"), body_types,
-                          g.const(np.array(template.suffix_types, np.int64), "suffix_types")])
+        types = g.concat(
+            [
+                g.const(np.array(template.prefix_types, np.int64), "prefix_types"),
+                body_types,
+                g.const(np.array(template.suffix_types, np.int64), "suffix_types"),
+            ]
+        )
         g.nodes.append(helper.make_node("Unsqueeze", [types, g.scalar(0, shape=(1,))], [contract.TOKEN_TYPE_IDS]))
         names.append(contract.TOKEN_TYPE_IDS)
     return names
@@ -78,20 +90,26 @@ def build_exact_wordpiece_graph(
     check_added_tokens(spec.added_tokens)
     max_body = max_length - spec.template.added
     if max_body < 0:
-        raise ConfigError(f"max_length {max_length} leaves no room for the {spec.template.added} special tokens",
-                          "use a larger max_length")
+        raise ConfigError(
+            f"max_length {max_length} leaves no room for the {spec.template.added} special tokens", "use a larger max_length"
+        )
     norm = normalize_all(spec.tokenizer)
     entries = matchable_entries(spec.model, *norm.producible())
-    pieces = build_piece_tables(entries)
+    pieces = build_piece_tables(entries, [t.id for t in spec.added_tokens])
     check_context_free(spec.tokenizer, norm, pieces.alphabet)
-    specials = special_table(spec.added_tokens) if spec.added_tokens else None
-    chars = build_char_tables(norm, pieces.alphabet, specials.chars if specials else {})
+    special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
+    chars = build_char_tables(norm, pieces.alphabet, special_chars)
+    specials = None
+    if spec.added_tokens:
+        specials = special_table(spec.added_tokens, special_chars, first_row=len(chars.row_items))
+        extra = np.zeros((len(pieces.special_symbols), chars.row_items.shape[1]), np.int64)
+        extra[:, :3] = [[SPACE_ITEM, symbol + 1, SPACE_ITEM] for symbol in pieces.special_symbols]
+        chars = replace(chars, row_items=np.concatenate([chars.row_items, extra]))
 
     g = GraphBuilder(opset)
-    items, start = split_words(g, _normalized_items(g, contract.TEXT, chars, specials))
     max_chars = spec.model.max_input_chars_per_word
-    words = first_words(g, items, start, max_body, max_chars)
-    body = g.slice(wordpiece_ids(g, words, pieces, spec.model.unk_id, max_chars), 0, max_body)
+    items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, specials), max_body, max_chars)
+    body = g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, max_body + 1)
     outputs = _outputs(g, body, spec.template, with_token_type_ids)
 
     graph = helper.make_graph(
@@ -102,7 +120,8 @@ def build_exact_wordpiece_graph(
         initializer=g.initializers,
     )
     opsets = [helper.make_opsetid("", opset), helper.make_opsetid(ML_DOMAIN, 2), helper.make_opsetid(MS_DOMAIN, 1)]
-    model = helper.make_model(graph, opset_imports=opsets, ir_version=contract.DEFAULT_IR_VERSION,
-                              producer_name="embedpipe-tokenizers")
+    model = helper.make_model(
+        graph, opset_imports=opsets, ir_version=contract.DEFAULT_IR_VERSION, producer_name="embedpipe-tokenizers"
+    )
     onnx.checker.check_model(model)
     return model

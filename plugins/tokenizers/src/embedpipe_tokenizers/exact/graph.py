@@ -69,9 +69,7 @@ class GraphBuilder:
         return self.op("Reshape", x, self.scalar(-1, shape=(1,)))
 
     def slice(self, x: str, start: int, end: int, axis: int = 0) -> str:
-        return self.op(
-            "Slice", x, self.scalar(start, shape=(1,)), self.scalar(end, shape=(1,)), self.scalar(axis, shape=(1,))
-        )
+        return self.op("Slice", x, self.scalar(start, shape=(1,)), self.scalar(end, shape=(1,)), self.scalar(axis, shape=(1,)))
 
     def concat(self, parts: Sequence[str], axis: int = 0) -> str:
         return self.op("Concat", *parts, axis=axis)
@@ -80,6 +78,14 @@ class GraphBuilder:
         """0..n-1 for a 1-D int64 length tensor of one element (as Shape gives it)."""
         n = self.op("Squeeze", length, self.scalar(0, shape=(1,)))
         return self.op("Range", self.scalar(0), n, self.scalar(1))
+
+    def take(self, data: str, indices: str, columns: int | None = None) -> str:
+        """``data[indices]`` for 1-D ``data``: GatherElements, which in ONNX Runtime costs a small
+        fraction of Gather's time per index. ``columns``: indices are [n, columns] (else 1-D)."""
+        if columns is None:
+            return self.op("GatherElements", data, indices, axis=0)
+        flat = self.op("GatherElements", data, self.flatten(indices), axis=0)
+        return self.op("Reshape", flat, self.const([-1, columns], "shape"))
 
     def where(self, cond: str, a: str, b: str) -> str:
         return self.op("Where", cond, a, b)

@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from embedpipe.errors import UnsupportedModelError
+
 from embedpipe_tokenizers.exact.spec import FIX, WordPieceModel
 
 KEY_BITS = 40  # node keys < 2**40; a value is (token + 1) << KEY_BITS | parent key
 TOKEN_BITS = 62 - KEY_BITS
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -33,9 +34,11 @@ class Entry:
 class PieceTables:
     """``weights`` [L]: a window's hash for length l+1 is sum(weights[:l+1] * symbols[:l+1]); its
     key is 2 * hash + the continuation bit (the roots' keys are 0 and 1). ``keys`` -> ``values``
-    is the LabelEncoder over all trie nodes."""
+    is the LabelEncoder over all trie nodes. ``special_symbols``: the symbol standing for each
+    added token, a one-symbol piece of its own (after the alphabet's)."""
 
     alphabet: dict[str, int]
+    special_symbols: list[int]
     max_len: int
     weights: np.ndarray
     keys: list[int]
@@ -59,30 +62,35 @@ def matchable_entries(model: WordPieceModel, in_words: np.ndarray, alone: np.nda
     return entries
 
 
-def _trie(entries: list[Entry], alphabet: dict[str, int]) -> dict[tuple[int, tuple[int, ...]], int]:
-    """Every prefix of every entry, per continuation bit, with its token id (-1: not a piece)."""
+def _trie(pieces: list[tuple[int, tuple[int, ...], int]]) -> dict[tuple[int, tuple[int, ...]], int]:
+    """Every prefix of every (continuation bit, symbols, token id) piece, with its token id
+    (-1: a prefix only)."""
     nodes: dict[tuple[int, tuple[int, ...]], int] = {}
-    for e in entries:
-        symbols = tuple(alphabet[ch] for ch in e.text)
+    for cont, symbols, _ in pieces:
         for end in range(1, len(symbols)):
-            nodes.setdefault((int(e.continuation), symbols[:end]), -1)
-        nodes[(int(e.continuation), symbols)] = e.token_id
+            nodes.setdefault((cont, symbols[:end]), -1)
+    for cont, symbols, token_id in pieces:
+        nodes[(cont, symbols)] = token_id
     return nodes
 
 
-def build_piece_tables(entries: list[Entry], seed: int = 20240613) -> PieceTables:
+def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int = 20240613) -> PieceTables:
+    """Tables for ``entries`` plus one single-symbol piece per added token id in ``special_ids``."""
     alphabet = {ch: i + 1 for i, ch in enumerate(sorted({ch for e in entries for ch in e.text}))}
-    max_len = max((len(e.text) for e in entries), default=1)
-    if any(e.token_id + 1 >= 1 << TOKEN_BITS for e in entries):
+    specials = [len(alphabet) + 1 + t for t in range(len(special_ids))]
+    pieces = [(int(e.continuation), tuple(alphabet[ch] for ch in e.text), e.token_id) for e in entries]
+    pieces += [(0, (sym,), token_id) for sym, token_id in zip(specials, special_ids)]
+    max_len = max((len(symbols) for _, symbols, _ in pieces), default=1)
+    if any(token_id + 1 >= 1 << TOKEN_BITS for _, _, token_id in pieces):
         raise UnsupportedModelError(f"a token id of 2**{TOKEN_BITS} or more", FIX)
-    nodes = _trie(entries, alphabet)
+    nodes = _trie(pieces)
     cont = np.array([c for c, _ in nodes], np.int64)
     depth = np.array([len(sym) for _, sym in nodes], np.int64)
     padded = np.zeros((len(nodes), max_len), np.int64)
     for i, (_, sym) in enumerate(nodes):
         padded[i, : len(sym)] = sym
     # Hashes stay below 2**(KEY_BITS - 1), keys below 2**KEY_BITS.
-    high = (1 << (KEY_BITS - 1)) // (max_len * (len(alphabet) + 1))
+    high = (1 << (KEY_BITS - 1)) // (max_len * (len(alphabet) + len(specials) + 1))
     rng = np.random.default_rng(seed)
     for _ in range(100):
         weights = rng.integers(1, max(2, high), size=max_len, dtype=np.int64)
@@ -95,4 +103,4 @@ def build_piece_tables(entries: list[Entry], seed: int = 20240613) -> PieceTable
     parents = np.where(depth > 1, 2 * prefix[np.arange(len(nodes)), np.maximum(depth - 2, 0)] + cont, cont)
     tokens = np.array(list(nodes.values()), np.int64)
     values = ((tokens + 1) << KEY_BITS) | parents
-    return PieceTables(alphabet, max_len, weights, keys.tolist(), values.tolist())
+    return PieceTables(alphabet, specials, max_len, weights, keys.tolist(), values.tolist())

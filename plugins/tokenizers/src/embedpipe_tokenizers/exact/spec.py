@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tokenizers import Tokenizer
-
 from embedpipe.errors import ConfigError, ModelSourceError, UnsupportedModelError
+from tokenizers import Tokenizer
 
 FIX = "use a tokenizer plugin for this model's family"
 
@@ -72,8 +71,10 @@ def _check_normalizer(config: dict[str, Any], do_lower_case: bool | None) -> dic
     normalizer = config.get("normalizer")
     if normalizer is None:
         if do_lower_case:
-            raise ConfigError("do_lower_case=True needs a BertNormalizer, but tokenizer.json has no normalizer",
-                              "leave do_lower_case unset for this model")
+            raise ConfigError(
+                "do_lower_case=True needs a BertNormalizer, but tokenizer.json has no normalizer",
+                "leave do_lower_case unset for this model",
+            )
         return None
     if normalizer.get("type") != "BertNormalizer":
         raise _unsupported(f"normalizer {normalizer.get('type')!r} (only BertNormalizer)")
@@ -110,8 +111,11 @@ def _template(config: dict[str, Any], token_ids: dict[str, int]) -> Template:
     if body_type is None:
         raise _unsupported("a single-sequence template without sequence A")
     return Template(
-        tuple(i for i, _ in before), tuple(t for _, t in before), body_type,
-        tuple(i for i, _ in after), tuple(t for _, t in after),
+        tuple(i for i, _ in before),
+        tuple(t for _, t in before),
+        body_type,
+        tuple(i for i, _ in after),
+        tuple(t for _, t in after),
     )
 
 
@@ -133,17 +137,27 @@ def read_spec(tokenizer_json: Path, do_lower_case: bool | None) -> TokenizerSpec
     unk = model.get("unk_token", "[UNK]")
     if unk not in vocab:
         raise _unsupported(f"a WordPiece vocabulary without its unk token {unk!r}")
-    wordpiece = WordPieceModel(vocab, vocab[unk], model.get("continuing_subword_prefix") or "",
-                               int(model.get("max_input_chars_per_word", 100)))
+    wordpiece = WordPieceModel(
+        vocab, vocab[unk], model.get("continuing_subword_prefix") or "", int(model.get("max_input_chars_per_word", 100))
+    )
     added = tuple(
-        AddedToken(t["content"], int(t["id"]), bool(t.get("normalized", False)), bool(t.get("lstrip", False)),
-                   bool(t.get("rstrip", False)), bool(t.get("single_word", False)))
-        for t in config.get("added_tokens") or () if t.get("content")
+        AddedToken(
+            t["content"],
+            int(t["id"]),
+            bool(t.get("normalized", False)),
+            bool(t.get("lstrip", False)),
+            bool(t.get("rstrip", False)),
+            bool(t.get("single_word", False)),
+        )
+        for t in config.get("added_tokens") or ()
+        if t.get("content")
     )
     template = _template(config, {**vocab, **{t.content: t.id for t in added}})
     try:
         tokenizer = Tokenizer.from_str(json.dumps(config))
     except Exception as error:  # the library's own parse errors carry no type of their own
-        raise ModelSourceError(f"{tokenizer_json} cannot be read by the tokenizers library ({error})",
-                               "check that the file is a complete tokenizer.json") from error
+        raise ModelSourceError(
+            f"{tokenizer_json} cannot be read by the tokenizers library ({str(error).splitlines()[0]})",
+            "check that the file is a complete tokenizer.json",
+        ) from error
     return TokenizerSpec(tokenizer, wordpiece, added, template)

@@ -15,15 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from embedpipe.errors import UnsupportedModelError
 from onnx import TensorProto
 
-from embedpipe.errors import UnsupportedModelError
 from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.spec import FIX, AddedToken
-from embedpipe_tokenizers.exact.tables import special_item
 
-
-SHIFT = 1 << 40  # a match packs as length * SHIFT + item; items stay far below 2**40
+SHIFT = 1 << 40  # a match packs as length * SHIFT + row; rows stay far below 2**40
 CODE_BITS = 62  # chunk codes stay below 2**62
 
 
@@ -44,7 +42,7 @@ class SpecialTable:
     """``chars``: each character used by an added token, numbered from 1. A window of ``width``
     raw characters times ``matrix`` [width, T*C] gives, per token t, the C chunk codes of its
     first len(t) characters; ``codes`` [T*C] are the tokens' own. ``values`` [T]: what a match
-    packs, length * SHIFT + the token's stream item (see tables.special_item)."""
+    packs, length * SHIFT + the row (of the character table) that stands for the token."""
 
     chars: dict[str, int]
     width: int
@@ -67,23 +65,32 @@ def check_added_tokens(tokens: Sequence[AddedToken]) -> None:
     """Refuse flag combinations the graph does not reproduce, each with a one-line reason."""
     for t in tokens:
         if t.normalized:
-            raise UnsupportedModelError(f"added token {t.content!r} has normalized=true, which the exact "
-                                        "WordPiece graph does not implement", FIX)
+            raise UnsupportedModelError(
+                f"added token {t.content!r} has normalized=true, which the exact WordPiece graph does not implement", FIX
+            )
         if t.single_word:
-            raise UnsupportedModelError(f"added token {t.content!r} has single_word=true, which the exact "
-                                        "WordPiece graph does not implement", FIX)
+            raise UnsupportedModelError(
+                f"added token {t.content!r} has single_word=true, which the exact WordPiece graph does not implement", FIX
+            )
     for a in tokens:
         for b in tokens:
             if _can_overlap(a.content, b.content):
-                raise UnsupportedModelError(f"added tokens {a.content!r} and {b.content!r} can overlap in a text, "
-                                            "which the exact WordPiece graph does not implement", FIX)
+                raise UnsupportedModelError(
+                    f"added tokens {a.content!r} and {b.content!r} can overlap in a text, "
+                    "which the exact WordPiece graph does not implement",
+                    FIX,
+                )
     if any(t.rstrip for t in tokens) and any(t.content[0].isspace() for t in tokens):
-        raise UnsupportedModelError("an added token starts with whitespace while another strips whitespace on "
-                                    "its right, which the exact WordPiece graph does not implement", FIX)
+        raise UnsupportedModelError(
+            "an added token starts with whitespace while another strips whitespace on "
+            "its right, which the exact WordPiece graph does not implement",
+            FIX,
+        )
 
 
-def special_table(tokens: Sequence[AddedToken]) -> SpecialTable:
-    chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in tokens for ch in t.content}))}
+def special_table(tokens: Sequence[AddedToken], chars: dict[str, int], first_row: int) -> SpecialTable:
+    """Tokens spelled in ``chars`` (each character used by a token, numbered from 1); token t is
+    replaced by row ``first_row + t``."""
     width = max(len(t.content) for t in tokens)
     windows = _chunk_matrix(width, len(chars))
     chunks = windows.shape[2]
@@ -92,28 +99,32 @@ def special_table(tokens: Sequence[AddedToken]) -> SpecialTable:
     for t, token in enumerate(tokens):
         matrix[:, t, :] = windows[:, len(token.content) - 1, :]
         codes[t] = np.array([chars[ch] for ch in token.content]) @ windows[: len(token.content), len(token.content) - 1, :]
-    values = np.array([len(t.content) * SHIFT + special_item(t.id) for t in tokens], np.int64)
+    values = np.array([len(token.content) * SHIFT + first_row + t for t, token in enumerate(tokens)], np.int64)
     return SpecialTable(chars, width, chunks, matrix.reshape(width, -1), codes.reshape(-1), values)
 
 
 def match_specials(g: GraphBuilder, code: str, positions: str, table: SpecialTable) -> tuple[str, str]:
-    """For raw characters spelled as ``code`` [N] (0: in no token): per position the stream item
-    of the token starting there (0: none), and whether the position lies inside some token."""
+    """For raw characters spelled as ``code`` [N] (0: in no token): per position the row of the
+    token starting there (0, the empty row, elsewhere), and whether the position lies inside a token."""
     width = table.width
     padded = g.concat([code, g.const(np.zeros(width), "pad")])
-    ahead = g.op("Add", g.unsqueeze(positions, 1), g.const(np.arange(width)[None, :], "ahead"))
-    found = g.op("Equal", g.op("MatMul", g.op("Gather", padded, ahead), g.const(table.matrix, "special_matrix")),
-                 g.const(table.codes, "special_codes"))  # [N, T*C]
+    column = g.unsqueeze(positions, 1)
+    ahead = g.op("Add", column, g.const(np.arange(width)[None, :], "ahead"))
+    found = g.op(
+        "Equal",
+        g.op("MatMul", g.take(padded, ahead, width), g.const(table.matrix, "special_matrix")),
+        g.const(table.codes, "special_codes"),
+    )  # [N, T*C]
     if table.chunks > 1:
         whole = g.op("Reshape", g.cast(found, TensorProto.INT32), g.const([-1, len(table.values), table.chunks], "shape"))
         found = g.op("Equal", g.reduce("ReduceMin", whole, 2), g.scalar(1, np.int32))
     # The longest token starting here wins (two tokens of one length cannot both match).
     packed = g.reduce("ReduceMax", g.where(found, g.const(table.values, "special_values"), g.scalar(0)), 1)
     length = g.op("Div", packed, g.scalar(SHIFT))
-    item = g.op("Mod", packed, g.scalar(SHIFT))
+    row = g.op("Mod", packed, g.scalar(SHIFT))
     # Inside a token: some position d characters back starts a token longer than d.
     before = g.concat([g.const(np.zeros(width - 1), "pad"), length])
-    back = g.op("Add", g.unsqueeze(positions, 1), g.const(np.arange(width - 1, -1, -1)[None, :], "back"))
-    reach = g.op("Sub", g.op("Gather", before, back), g.const(np.arange(width)[None, :], "dist"))
+    back = g.op("Add", column, g.const(np.arange(width - 1, -1, -1)[None, :], "back"))
+    reach = g.op("Sub", g.take(before, back, width), g.const(np.arange(width)[None, :], "dist"))
     inside = g.op("Greater", g.reduce("ReduceMax", reach, 1), g.scalar(0))
-    return item, inside
+    return row, inside

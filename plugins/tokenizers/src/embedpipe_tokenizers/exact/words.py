@@ -2,55 +2,41 @@
 
 Every word yields at least one token, so words past the body's token budget are dropped before
 the WordPiece lookup; a word longer than ``max_input_chars_per_word`` becomes one [UNK] whatever
-it holds, so only its first ``max_input_chars_per_word + 1`` characters are kept (enough to still
-tell that it is too long). Both keep a 20,000-character input cheap.
+it holds, so only its first ``max_input_chars_per_word + 1`` characters are kept, the last made an
+unknown character (no piece can cover it, so the word becomes [UNK] as Hugging Face makes it).
+Both keep a 20,000-character input cheap.
+
+The stream that leaves here starts with a dummy unknown word (so that every position has a word
+before it; its [UNK] is dropped at the end) and ends with a boundary, and every word is followed
+by a boundary: the WordPiece walk of a word ends on it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import numpy as np
 from onnx import TensorProto
 
-from embedpipe_tokenizers.exact.graph import INT64_MAX, GraphBuilder
-from embedpipe_tokenizers.exact.tables import KINDS, SPACE, WORD
+from embedpipe_tokenizers.exact.graph import GraphBuilder
+from embedpipe_tokenizers.exact.tables import SPACE_ITEM, UNKNOWN_ITEM
 
 
-@dataclass(frozen=True)
-class Words:
-    """Tensor names: ``items`` [M] (symbol * KINDS + kind), and per position its ``word`` index;
-    per word its ``first`` position and its ``end`` (one past its last); ``count`` = [M]."""
-
-    items: str
-    word: str
-    first: str
-    end: str
-    count: str
-
-
-def split_words(g: GraphBuilder, items: str) -> tuple[str, str]:
-    """Drop whitespace items; flag where a word starts (isolated and special items stand alone)."""
-    kind = g.op("Mod", items, g.scalar(KINDS))
-    prev = g.slice(g.concat([g.scalar(SPACE, shape=(1,)), kind]), 0, -1)
-    continues = g.op("Equal", g.op("Mul", kind, prev), g.scalar(WORD * WORD))  # kinds are >= 1
-    keep = g.op("Not", g.op("Equal", kind, g.scalar(SPACE)))
-    start = g.op("And", keep, g.op("Not", continues))
-    return g.compress(items, keep), g.compress(start, keep)
-
-
-def _firsts(g: GraphBuilder, start: str, count: str) -> tuple[str, str]:
-    first = g.flatten(g.op("NonZero", start))
-    return first, g.concat([g.slice(first, 1, INT64_MAX), count])
-
-
-def first_words(g: GraphBuilder, items: str, start: str, max_words: int, max_chars: int) -> Words:
-    """The first ``max_words`` words, each cut to ``max_chars + 1`` characters."""
-    count = g.op("Shape", start)
+def first_words(g: GraphBuilder, items: str, max_words: int, max_chars: int) -> tuple[str, str]:
+    """Items [M] of the dummy word and the first ``max_words`` words, and where each word starts."""
+    items = g.concat([g.const([UNKNOWN_ITEM, SPACE_ITEM], "dummy_word"), items])
+    space = g.op("Less", items, g.scalar(0))
+    after_space = g.slice(g.concat([g.scalar(True, bool, (1,)), space]), 0, -1)
+    start = g.op("And", g.op("Not", space), after_space)
     word = g.op("Sub", g.op("CumSum", g.cast(start, TensorProto.INT64), g.scalar(0)), g.scalar(1))
-    first, _ = _firsts(g, start, count)
-    in_word = g.op("Sub", g.arange(count), g.op("Gather", first, word))
-    keep = g.op("And", g.op("Less", word, g.scalar(max_words)), g.op("LessOrEqual", in_word, g.scalar(max_chars)))
-    items, start, word = g.compress(items, keep), g.compress(start, keep), g.compress(word, keep)
-    count = g.op("Shape", items)
-    first, end = _firsts(g, start, count)
-    return Words(items, word, first, end, count)
+    first = g.flatten(g.op("NonZero", start))
+    in_word = g.op("Sub", g.arange(g.op("Shape", items)), g.take(first, word))
+    ends_word = g.op("And", space, g.op("Not", after_space))  # the boundary right after a word
+    keep = g.op(
+        "And",
+        g.op("Less", word, g.scalar(max_words + 1)),
+        g.op("Or", g.op("LessOrEqual", in_word, g.scalar(max_chars)), ends_word),
+    )
+    too_long = g.op("And", g.op("Equal", in_word, g.scalar(max_chars)), g.op("Not", space))
+    items = g.where(too_long, g.scalar(UNKNOWN_ITEM), items)
+    items = g.concat([g.compress(items, keep), g.scalar(SPACE_ITEM, shape=(1,))])
+    start = g.concat([g.compress(start, keep), g.const(np.zeros(1, bool), "no_start", dtype=bool)])
+    return items, start
