@@ -98,3 +98,16 @@ def _assert_one_line_error(result, message: str) -> None:  # type: ignore[no-unt
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_api_raises_typed_errors_before_any_work(minilm_dir: Path, tmp_path: Path) -> None:
+    from embedpipe import ConfigError, ModelSourceError, ONNXPipeline, ONNXPipelineConfig
+
+    with pytest.raises(ModelSourceError):
+        ONNXPipeline(tmp_path / "missing")
+    with pytest.raises(ConfigError, match="no pooler named 'nope'"):
+        ONNXPipeline(minilm_dir, ONNXPipelineConfig(pooling="nope"))
+    pipe = ONNXPipeline(minilm_dir)
+    with pytest.raises(ConfigError, match="not a plain file name"):
+        pipe.export2file("../escape", tmp_path)
+    assert list(tmp_path.iterdir()) == [] and pipe._model is None  # noqa: SLF001 - nothing was built
