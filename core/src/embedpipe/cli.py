@@ -16,7 +16,7 @@ from rich.table import Table
 from embedpipe.errors import ConfigError, EmbedpipeError
 
 USER_ERROR = 2
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
