@@ -109,7 +109,7 @@ def convert(model: str, output: Path | None, template: str | None, preset: bool,
         "output": str(path),
         "bytes": path.stat().st_size,
         "dimension": int(sample.shape[0]),
-        "settings": _settings_dict(pipe),
+        "settings": pipe.settings_properties(),
         "validation": pipe.report.to_dict() if pipe.report else None,
         "sample": {"text": "hello world", "vector_head": [round(float(v), 6) for v in sample[:8]]},
     }
@@ -131,17 +131,6 @@ def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
     elif quantize == "fp16":
         properties["use_float16"] = True
     return properties
-
-
-def _settings_dict(pipe: Any) -> dict[str, Any]:
-    settings = pipe.settings
-    return {
-        "tokenizer": settings.tokenizer,
-        "max_seq_length": settings.max_seq_length,
-        "pooling": settings.pooling,
-        "post_processors": [p.name for p in settings.post_processors],
-        "opset": settings.opset,
-    }
 
 
 @main.command()

@@ -134,7 +134,7 @@ class ONNXPipeline:
             opset=opset,
             doc=f"embedpipe: {source.name} as one string-in, vector-out graph",
         )
-        onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self._settings_properties()), "embedpipe.source": source.name})
+        onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self.settings_properties()), "embedpipe.source": source.name})
         if settings.quantizer is not None:
             self._progress(f"quantizing ({settings.quantizer})")
             model = self.plugins.create("quantizers", settings.quantizer).quantize(model)
@@ -153,7 +153,7 @@ class ONNXPipeline:
                 "change the Dense layers",
             )
 
-    def _settings_properties(self) -> dict[str, Any]:
+    def settings_properties(self) -> dict[str, Any]:
         """The resolved settings as config properties, so a later `validate` can rebuild the reference.
 
         Dense weights are not recorded by path: they come back from the reference model's own modules.
