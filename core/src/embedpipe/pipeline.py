@@ -13,7 +13,7 @@ from typing import Any
 import onnx
 
 from embedpipe import contract
-from embedpipe.components import Pooler, PostProcessor, Sink, Tokenizer, TokenizerOptions
+from embedpipe.components import Pooler, PostProcessor, Quantizer, Sink, Tokenizer, TokenizerOptions
 from embedpipe.config import ONNXPipelineConfig, Settings, resolve
 from embedpipe.encoder import encoder_inputs, export_encoder
 from embedpipe.errors import ConfigError, ExportError, ValidationError
@@ -38,6 +38,7 @@ class Components:
     tokenizer: Tokenizer
     pooler: Pooler
     post_processors: list[PostProcessor]
+    quantizer: Quantizer | None
 
 
 class ONNXPipeline:
@@ -77,6 +78,7 @@ class ONNXPipeline:
             post_processors=list(post_processors)
             if post_processors is not None
             else [self.plugins.create("postprocessors", p.name, **p.options) for p in self.settings.post_processors],
+            quantizer=self.plugins.create("quantizers", self.settings.quantizer) if self.settings.quantizer else None,
         )
         self._model: onnx.ModelProto | None = None
         self.report: ValidationReport | None = None
@@ -135,9 +137,9 @@ class ONNXPipeline:
             doc=f"embedpipe: {source.name} as one string-in, vector-out graph",
         )
         onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self.settings_properties()), "embedpipe.source": source.name})
-        if settings.quantizer is not None:
+        if self.components.quantizer is not None:
             self._progress(f"quantizing ({settings.quantizer})")
-            model = self.plugins.create("quantizers", settings.quantizer).quantize(model)
+            model = self.components.quantizer.quantize(model)
         self._check(model)
         return model
 
@@ -159,8 +161,9 @@ class ONNXPipeline:
         Dense weights are not recorded by path: they come back from the reference model's own modules.
         """
         settings = self.settings
+        recorded = {"tokenizer": settings.tokenizer} if settings.tokenizer in self.plugins.registry("tokenizers") else {}
         return {
-            "tokenizer": settings.tokenizer,
+            **recorded,
             "max_seq_length": settings.max_seq_length,
             "do_lower_case": settings.do_lower_case,
             "post_processors": [{"name": "Pooling", "type": settings.pooling}]
