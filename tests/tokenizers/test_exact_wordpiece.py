@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe_tokenizers.bert_op import build_bert_op_graph
 from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
 from tokenizers import Tokenizer
-from wordpiece_cases import Case, assert_no_mismatch
+from wordpiece_cases import Case, assert_no_mismatch, assert_words_match
 
 TINY = ["bert-uncased", "bert-cased", "distilbert", "mpnet-template", "mpnet-roberta", "bert-odd"]
 
@@ -105,8 +106,10 @@ def added_contents(case: Case) -> list[str]:
     return [t["content"] for t in json.loads(case.tokenizer_json.read_text(encoding="utf-8"))["added_tokens"]]
 
 
-def random_texts(case: Case, count: int, seed: int) -> list[str]:
-    """Seeded random Unicode: every plane, scripts, marks, whitespace, controls, specials, pieces."""
+def random_texts(case: Case, count: int, seed: int, long_share: float = 0.0, longest: int = 5000) -> list[str]:
+    """Seeded random Unicode: every plane, scripts, marks, whitespace, controls, specials, pieces.
+    0 to 39 of those items each; a ``long_share`` of the texts instead has a length in characters
+    spread uniformly over 0..``longest``."""
     rng = random.Random(seed)
     pieces = vocab_words(case)
     specials = added_contents(case)
@@ -126,7 +129,14 @@ def random_texts(case: Case, count: int, seed: int) -> list[str]:
         lambda: rng.choice(pieces).removeprefix("##"),
     ]
     weights = [8, 3, 2, 2, 3, 1, 2, 1, 2, 1, 2, 1, 6]
-    return ["".join(rng.choices(pools, weights)[0]() for _ in range(rng.randrange(0, 40))) for _ in range(count)]
+
+    def text() -> str:
+        long = long_share > 0 and rng.random() < long_share
+        n = rng.randrange(0, longest + 1) if long else rng.randrange(0, 40)
+        joined = "".join(pool() for pool in rng.choices(pools, weights, k=n))
+        return joined[:n] if long else joined
+
+    return [text() for _ in range(count)]
 
 
 def piece_texts(case: Case, count: int, seed: int) -> list[str]:
@@ -202,21 +212,72 @@ def test_empty_and_whitespace(case: Case) -> None:
     assert_no_mismatch(case, texts)
 
 
+def sweep_code_points(case: Case) -> list[int]:
+    """MiniLM: all 1,112,064 scalar values. Tiny tokenizers: the BMP start, the vocabulary's
+    characters and a stride through all planes (about 23,700)."""
+    if case.name == "all-MiniLM-L6-v2":
+        return [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    chars = {ord(ch) for w in vocab_words(case) for ch in w}
+    return sorted(set(range(0x3000)) | chars | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))
+
+
+def words_per_text(case: Case, tokens_per_word: int) -> int:
+    """How many words of at most ``tokens_per_word`` tokens fit in one text without truncation."""
+    return max(1, (case.max_length - 3) // tokens_per_word)
+
+
 @pytest.mark.parametrize("name", [pytest.param("minilm", marks=pytest.mark.slow), *TINY])
 def test_every_code_point_alone(request: pytest.FixtureRequest, name: str) -> None:
-    """MiniLM: all 1,112,064 scalar values (about two minutes on two cores). Tiny tokenizers: the
-    BMP start, the vocabulary's characters and a stride through all planes."""
+    """Each code point as the whole text (MiniLM: about two minutes on two cores)."""
     case = case_of(request, name)
-    if case.name == "all-MiniLM-L6-v2":
-        cps = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
-    else:
-        chars = {ord(ch) for w in vocab_words(case) for ch in w}
-        cps = sorted(set(range(0x3000)) | chars | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))
-    assert_no_mismatch(case, [chr(cp) for cp in cps])
+    assert_no_mismatch(case, [chr(cp) for cp in sweep_code_points(case)])
+
+
+@pytest.mark.parametrize("name", ["minilm", *TINY])
+def test_every_code_point_upper_cased_alone(request: pytest.FixtureRequest, name: str) -> None:
+    """``chr(cp).upper()`` as the whole text, for every code point whose upper case differs from
+    it (the others are the sweep above): capitals in every script, and "ß" -> "SS"-like growth."""
+    case = case_of(request, name)
+    changed = [chr(cp).upper() for cp in sweep_code_points(case) if chr(cp).upper() != chr(cp)]
+    assert len(changed) > (1000 if case.name == "all-MiniLM-L6-v2" else 500)
+    assert_no_mismatch(case, changed)
+
+
+@pytest.mark.parametrize("upper", [False, True], ids=["as-is", "upper-cased"])
+@pytest.mark.parametrize("name", ["minilm", *TINY])
+def test_every_code_point_inside_a_word(request: pytest.FixtureRequest, name: str, upper: bool) -> None:
+    """Each code point between two vocabulary letters, "ab" + chr(cp) + "cd" (upper-cased:
+    "AB" + chr(cp).upper() + "CD"): joined to its neighbours, split off as punctuation or
+    whitespace, dropped, or making the whole word [UNK]. One word per code point, many words per text."""
+    case = case_of(request, name)
+    words = ["ab" + chr(cp) + "cd" for cp in sweep_code_points(case)]
+    assert_words_match(case, [w.upper() for w in words] if upper else words, words_per_text(case, 8))
+
+
+@pytest.mark.parametrize("upper", [False, True], ids=["as-is", "upper-cased"])
+@pytest.mark.parametrize("name", ["minilm", *TINY])
+def test_code_point_runs_as_words(request: pytest.FixtureRequest, name: str, upper: bool) -> None:
+    """Words of 8 consecutive code points of the sweep (then upper-cased), so neighbours meet:
+    combining marks next to each other (canonical reordering), a letter before its marks,
+    CJK and punctuation runs, several unknown characters in one word."""
+    case = case_of(request, name)
+    cps = sweep_code_points(case)
+    words = ["".join(map(chr, cps[i : i + 8])) for i in range(0, len(cps), 8)]
+    assert_words_match(case, [w.upper() for w in words] if upper else words, words_per_text(case, 24))
 
 
 def test_random_unicode_strings(case: Case) -> None:
     assert_no_mismatch(case, random_texts(case, 3000, seed=7))
+
+
+def test_long_random_unicode_strings(minilm: Case) -> None:
+    """10,000 seeded random strings over all of Unicode, 0 to 5,000 characters: 60% short (under
+    40 items, most under 100 characters), 40% spread uniformly over the whole range (most of those
+    reach truncation at 256 tokens)."""
+    texts = random_texts(minilm, 10000, seed=17, long_share=0.4, longest=5000)
+    lengths = [len(t) for t in texts]
+    assert min(lengths) == 0 and 4900 < max(lengths) <= 5000 and sum(n > 1000 for n in lengths) > 3000
+    assert_no_mismatch(minilm, texts)
 
 
 def test_vocabulary_pieces_disturbed(case: Case) -> None:
@@ -345,16 +406,46 @@ UNSUPPORTED = {
     "single_word token": lambda c: c["added_tokens"].append(_added("[X]", 9999, single_word=True)),
     "normalized token": lambda c: c["added_tokens"].append(_added("xyz", 9999, normalized=True, special=False)),
     "overlapping tokens": lambda c: c["added_tokens"].extend([_added("<ab", 9998), _added("b>", 9999)]),
+    "rstrip beside a leading-space token": lambda c: c["added_tokens"].extend(
+        [_added("<r>", 9998, rstrip=True), _added(" x", 9999)]
+    ),
+    "template without sequence A": lambda c: c["post_processor"].update(single=[{"SpecialToken": {"id": "[CLS]", "type_id": 0}}]),
 }
+# BERT-family tokenizers the exact graph cannot prove exact but the BertTokenizer op builds: their
+# refusal names the op back-end. The others are outside the family, which the op refuses too.
+BERT_OP_WAY_OUT = {
+    "single_word token",
+    "normalized token",
+    "overlapping tokens",
+    "rstrip beside a leading-space token",
+    "template without sequence A",
+}
+
+
+def assert_names_bert_op(error: UnsupportedModelError) -> None:
+    """One line, "reason; fix", whose fix names the op back-end, both ways to choose it, and where
+    its measured mismatch rates are."""
+    assert str(error) == f"{error.problem}; {error.fix}" and "\n" not in str(error)
+    for text in ('tokenizer="bert-op"', "--tokenizer bert-op", "mismatch rate", "docs/tokenizers.md"):
+        assert text in error.fix, f"{text!r} missing from {str(error)!r}"
 
 
 @pytest.mark.parametrize("what", sorted(UNSUPPORTED))
 def test_unsupported_tokenizers_are_refused(request: pytest.FixtureRequest, tmp_path, what: str) -> None:
+    """The reason and the way out in one line; the way out is checked to work (or, for a model
+    outside the family, the op is checked to refuse it too, so it is not offered)."""
     case = case_of(request, "bert-uncased")
     path = _variant(case, tmp_path, UNSUPPORTED[what])
     with pytest.raises(UnsupportedModelError) as error:
         build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
-    assert "\n" not in str(error.value) and error.value.fix
+    assert "\n" not in str(error.value) and error.value.problem and error.value.fix
+    if what in BERT_OP_WAY_OUT:
+        assert_names_bert_op(error.value)
+        build_bert_op_graph(tmp_path, 64, with_token_type_ids=True)
+    else:
+        assert "bert-op" not in str(error.value) and "plugin for this model's family" in error.value.fix
+        with pytest.raises(UnsupportedModelError):
+            build_bert_op_graph(tmp_path, 64, with_token_type_ids=True)
 
 
 def test_canonical_reordering_is_refused(request: pytest.FixtureRequest, tmp_path) -> None:
@@ -373,8 +464,10 @@ def test_canonical_reordering_is_refused(request: pytest.FixtureRequest, tmp_pat
     # Both orders give the same pieces (in class order), which no per-character table can give.
     swapped, ordered = (hf.encode(t, add_special_tokens=False).tokens for t in ("a\U0001d16d\U0001d165", "a\U0001d165\U0001d16d"))
     assert swapped == ordered and "[UNK]" not in ordered and len(ordered) == 3
-    with pytest.raises(UnsupportedModelError, match="canonical reordering"):
+    with pytest.raises(UnsupportedModelError, match="canonical reordering") as error:
         build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
+    assert_names_bert_op(error.value)
+    build_bert_op_graph(tmp_path, 64, with_token_type_ids=True)
 
 
 def test_max_length_must_hold_the_special_tokens(minilm: Case) -> None:

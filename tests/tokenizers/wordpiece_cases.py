@@ -98,7 +98,37 @@ def mismatches(
     return bad
 
 
+def describe(case: Case, bad: Sequence[tuple[str, list[int], list[int]]], total: int, what: str = "texts") -> str:
+    """The failure message: how many differ, then the first ones with both id lists."""
+    shown = "\n".join(f"  {t[:80]!r}\n    graph: {g[:40]}\n    hf:    {w[:40]}" for t, g, w in bad[:5])
+    return f"{case.name}: {len(bad)} of {total} {what} differ from Hugging Face, first ones:\n{shown}"
+
+
 def assert_no_mismatch(case: Case, texts: Sequence[str], **kwargs: object) -> None:
     bad = mismatches(case, texts, **kwargs)  # type: ignore[arg-type]
-    shown = "\n".join(f"  {t[:80]!r}\n    graph: {g[:40]}\n    hf:    {w[:40]}" for t, g, w in bad[:5])
-    assert not bad, f"{case.name}: {len(bad)} of {len(texts)} texts differ from Hugging Face, first ones:\n{shown}"
+    assert not bad, describe(case, bad, len(texts))
+
+
+def assert_words_match(case: Case, words: Sequence[str], per_text: int) -> None:
+    """Compare ``words`` with Hugging Face ``per_text`` at a time, joined by spaces (the graph takes
+    one string per call, so batching words is what keeps a sweep over every code point fast).
+
+    Every word must reach the comparison, so a text whose reference ids fill ``max_length`` fails
+    the test. When texts differ, their words are compared one by one too, so the message names the
+    smallest failing inputs.
+    """
+    groups = {" ".join(words[i : i + per_text]): words[i : i + per_text] for i in range(0, len(words), per_text)}
+
+    def reference(texts: Sequence[str]) -> list[list[int]]:
+        ids = case.reference_ids(texts)
+        full = [t for t, i in zip(texts, ids) if len(i) >= case.max_length]
+        assert not full, f"{case.name}: {len(full)} texts of {per_text} words reach max_length, first {full[0][:80]!r}"
+        return ids
+
+    texts = list(groups)
+    bad = mismatches(case, texts, reference=reference)
+    if bad:
+        suspects = [w for text, _, _ in bad[:100] for w in groups[text]]
+        alone = mismatches(case, suspects)
+        on_their_own = describe(case, alone, len(suspects), "words of those texts, alone,")
+        raise AssertionError(f"{describe(case, bad, len(texts))}\n{on_their_own}")

@@ -16,7 +16,7 @@ import numpy as np
 from embedpipe.errors import UnsupportedModelError
 from tokenizers import Tokenizer
 
-from embedpipe_tokenizers.exact.spec import FIX
+from embedpipe_tokenizers.exact.spec import BERT_OP_FIX
 
 # Pre-tokenizer classes of a character.
 WORD, ISOLATED, SPACE = 1, 2, 3
@@ -67,7 +67,7 @@ def pretokenizer_classes(tokenizer: Tokenizer, text: str) -> np.ndarray:
     """
     pre = tokenizer.pre_tokenizer
     if [p for p, _ in pre.pre_tokenize_str("aa")] != ["aa"]:
-        raise UnsupportedModelError("the exact WordPiece graph cannot reproduce a pre-tokenizer that splits 'aa'", FIX)
+        raise UnsupportedModelError("the exact WordPiece graph cannot reproduce a pre-tokenizer that splits 'aa'", BERT_OP_FIX)
     classes = np.full(CODE_POINTS, WORD, np.int64)
     for start in range(0, len(text), _CHUNK):
         chunk = text[start : start + _CHUNK]
@@ -134,5 +134,5 @@ def check_context_free(tokenizer: Tokenizer, norm: Normalized, alphabet: Iterabl
             raise UnsupportedModelError(
                 f"normalizing U+{ord(a):04X} U+{ord(b):04X} together differs from one by one "
                 "(canonical reordering), and both are in the vocabulary",
-                "use a tokenizer plugin that runs the normalizer on whole strings",
+                BERT_OP_FIX,
             )

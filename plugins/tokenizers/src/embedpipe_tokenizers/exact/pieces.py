@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from embedpipe.errors import UnsupportedModelError
 
-from embedpipe_tokenizers.exact.spec import FIX, WordPieceModel
+from embedpipe_tokenizers.exact.spec import BERT_OP_FIX, WordPieceModel
 
 KEY_BITS = 40  # node keys < 2**40; a value is (token + 1) << KEY_BITS | parent key
 TOKEN_BITS = 62 - KEY_BITS
@@ -82,7 +82,7 @@ def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int =
     pieces += [(0, (sym,), token_id) for sym, token_id in zip(specials, special_ids)]
     max_len = max((len(symbols) for _, symbols, _ in pieces), default=1)
     if any(token_id + 1 >= 1 << TOKEN_BITS for _, _, token_id in pieces):
-        raise UnsupportedModelError(f"a token id of 2**{TOKEN_BITS} or more", FIX)
+        raise UnsupportedModelError(f"the exact WordPiece graph cannot hold a token id of 2**{TOKEN_BITS} or more", BERT_OP_FIX)
     nodes = _trie(pieces)
     cont = np.array([c for c, _ in nodes], np.int64)
     depth = np.array([len(sym) for _, sym in nodes], np.int64)

@@ -15,7 +15,14 @@ from typing import Any
 from embedpipe.errors import ConfigError, ModelSourceError, UnsupportedModelError
 from tokenizers import Tokenizer
 
+# The way out of a refusal. FIX: the model is outside the BERT family, which the BertTokenizer op
+# refuses too. BERT_OP_FIX: a BERT-family model this graph cannot prove exact, which the op builds
+# with its declared, measured differences.
 FIX = "use a tokenizer plugin for this model's family"
+BERT_OP_FIX = (
+    "use the BertTokenizer-op back-end if its measured mismatch rate (docs/tokenizers.md) is acceptable: "
+    'tokenizer="bert-op" in the config or --tokenizer bert-op on the CLI'
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,8 @@ class TokenizerSpec:
     template: Template
 
 
-def _unsupported(what: str) -> UnsupportedModelError:
-    return UnsupportedModelError(f"the exact WordPiece tokenizer cannot reproduce {what}", FIX)
+def _unsupported(what: str, fix: str = FIX) -> UnsupportedModelError:
+    return UnsupportedModelError(f"the exact WordPiece tokenizer cannot reproduce {what}", fix)
 
 
 def _check_normalizer(config: dict[str, Any], do_lower_case: bool | None) -> dict[str, Any] | None:
@@ -102,14 +109,14 @@ def _template(config: dict[str, Any], token_ids: dict[str, int]) -> Template:
     for piece in post["single"]:
         if "Sequence" in piece:
             if body_type is not None or piece["Sequence"]["id"] != "A":
-                raise _unsupported("a single-sequence template with other than one sequence A")
+                raise _unsupported("a single-sequence template with other than one sequence A", BERT_OP_FIX)
             body_type = int(piece["Sequence"]["type_id"])
             continue
         name, type_id = piece["SpecialToken"]["id"], int(piece["SpecialToken"]["type_id"])
         ids = specials[name]["ids"] if name in specials else [token_ids[name]]
         (before if body_type is None else after).extend((int(i), type_id) for i in ids)
     if body_type is None:
-        raise _unsupported("a single-sequence template without sequence A")
+        raise _unsupported("a single-sequence template without sequence A", BERT_OP_FIX)
     return Template(
         tuple(i for i, _ in before),
         tuple(t for _, t in before),

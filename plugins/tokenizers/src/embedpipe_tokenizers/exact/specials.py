@@ -19,7 +19,7 @@ from embedpipe.errors import UnsupportedModelError
 from onnx import TensorProto
 
 from embedpipe_tokenizers.exact.graph import GraphBuilder
-from embedpipe_tokenizers.exact.spec import FIX, AddedToken
+from embedpipe_tokenizers.exact.spec import BERT_OP_FIX, AddedToken
 
 SHIFT = 1 << 40  # a match packs as length * SHIFT + row; rows stay far below 2**40
 CODE_BITS = 62  # chunk codes stay below 2**62
@@ -66,11 +66,11 @@ def check_added_tokens(tokens: Sequence[AddedToken]) -> None:
     for t in tokens:
         if t.normalized:
             raise UnsupportedModelError(
-                f"added token {t.content!r} has normalized=true, which the exact WordPiece graph does not implement", FIX
+                f"added token {t.content!r} has normalized=true, which the exact WordPiece graph does not implement", BERT_OP_FIX
             )
         if t.single_word:
             raise UnsupportedModelError(
-                f"added token {t.content!r} has single_word=true, which the exact WordPiece graph does not implement", FIX
+                f"added token {t.content!r} has single_word=true, which the exact WordPiece graph does not implement", BERT_OP_FIX
             )
     for a in tokens:
         for b in tokens:
@@ -78,13 +78,13 @@ def check_added_tokens(tokens: Sequence[AddedToken]) -> None:
                 raise UnsupportedModelError(
                     f"added tokens {a.content!r} and {b.content!r} can overlap in a text, "
                     "which the exact WordPiece graph does not implement",
-                    FIX,
+                    BERT_OP_FIX,
                 )
     if any(t.rstrip for t in tokens) and any(t.content[0].isspace() for t in tokens):
         raise UnsupportedModelError(
             "an added token starts with whitespace while another strips whitespace on "
             "its right, which the exact WordPiece graph does not implement",
-            FIX,
+            BERT_OP_FIX,
         )
 
 
