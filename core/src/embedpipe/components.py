@@ -89,5 +89,3 @@ class Sink(Protocol):
 
     def write(self, model: onnx.ModelProto, name: str, output_dir: Path, **options: Any) -> list[Path]: ...
 
-
-Factory = Callable[..., Any]

@@ -190,10 +190,3 @@ def get_plugin_manager(*, strict: bool = False) -> PluginManager:
         manager.load_entry_points(strict=strict)
         _default = manager
     return _default
-
-
-def reset_plugin_manager() -> None:
-    """Forget the process-wide manager (tests, or after installing a distribution)."""
-    global _default
-    _default = None
-

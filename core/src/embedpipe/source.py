@@ -133,19 +133,6 @@ class ModelSource:
         tokenizer = AutoTokenizer.from_pretrained(str(self.path), trust_remote_code=self.trust_remote_code)
         return tuple(tokenizer.model_input_names)
 
-    def file_hashes(self) -> dict[str, str]:
-        """sha256 of every file in the folder, by relative path (for manifests and caching)."""
-        import hashlib
-
-        hashes: dict[str, str] = {}
-        for file in sorted(p for p in self.path.rglob("*") if p.is_file() and ".cache" not in p.parts):
-            digest = hashlib.sha256()
-            with file.open("rb") as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest.update(block)
-            hashes[file.relative_to(self.path).as_posix()] = digest.hexdigest()
-        return hashes
-
 
 def load_source(
     model: str | os.PathLike[str],
