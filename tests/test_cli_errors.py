@@ -81,7 +81,7 @@ def test_unwritable_output_directory(minilm_dir: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     result = CliRunner().invoke(main, ["convert", str(minilm_dir), "-o", str(blocker / "sub" / "m.onnx"), "--no-validate"])
-    _assert_one_line_error(result, "")
+    _assert_one_line_error(result, "choose a writable output_dir")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
