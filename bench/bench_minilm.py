@@ -135,18 +135,18 @@ def make_contenders(folder: Path, graph_file: Path, threads: int) -> list[Conten
     from transformers import AutoTokenizer
 
     from embedpipe import contract
-    from embedpipe.encoder import encoder_inputs, export_encoder
+    from embedpipe.encoder import export_encoder
     from embedpipe.pipeline import ONNXPipeline
     from embedpipe.runtime import open_session
 
     torch.set_num_threads(threads)
     pipe = ONNXPipeline(folder)
-    names = encoder_inputs(pipe.source)
+    names = pipe.encoder_inputs
     hf_tokenizer = AutoTokenizer.from_pretrained(str(folder))
     strings = {
         name: string_in_contender(name, session) for name, session in string_in_sessions(pipe, graph_file, threads).items()
     }
-    bare = open_session(export_encoder(pipe.source, opset=pipe.settings.opset), threads=threads)
+    bare = open_session(export_encoder(pipe.source, names, opset=pipe.settings.opset), threads=threads)
     model = SentenceTransformer(str(folder), device="cpu")
 
     def ids_feed(text: str) -> dict[str, np.ndarray]:

@@ -62,15 +62,15 @@ def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
     return model.eval()
 
 
-def export_encoder(source: ModelSource, *, opset: int = contract.DEFAULT_OPSET) -> onnx.ModelProto:
+def export_encoder(source: ModelSource, names: tuple[str, ...], *, opset: int = contract.DEFAULT_OPSET) -> onnx.ModelProto:
     """The encoder stage as an ONNX model with a dynamic sequence length (batch fixed at 1).
 
     The legacy TorchScript exporter is used because it writes opset 17 directly; it may leave
-    the model object changed, so it always gets a fresh model that nothing else uses.
+    the model object changed, so it always gets a fresh model that nothing else uses. ``names``
+    are the tokenizer outputs it takes, as ``encoder_inputs`` gives them.
     """
     import torch
 
-    names = encoder_inputs(source)
     model = load_encoder(source)
 
     class TokenEmbeddings(torch.nn.Module):

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,11 @@ class ONNXPipeline:
         self.report: ValidationReport | None = None
 
     # -- building ----------------------------------------------------------------------------
+    @cached_property
+    def encoder_inputs(self) -> tuple[str, ...]:
+        """The tokenizer outputs the encoder takes (worked out once: it loads the model's config)."""
+        return encoder_inputs(self.source)
+
     @property
     def embedding_dim(self) -> int:
         dim = self.source.hidden_size
@@ -103,7 +109,7 @@ class ONNXPipeline:
         options = TokenizerOptions(
             max_length=self.settings.max_seq_length,
             do_lower_case=self.settings.do_lower_case,
-            with_token_type_ids=contract.TOKEN_TYPE_IDS in encoder_inputs(self.source),
+            with_token_type_ids=contract.TOKEN_TYPE_IDS in self.encoder_inputs,
             opset=self.settings.opset,
         )
         return self.components.tokenizer.build_graph(self.source, options)
@@ -113,7 +119,7 @@ class ONNXPipeline:
         opset = settings.opset
         stages = [Stage("tokenizer/", self.tokenizer_graph())]
         self._progress("exporting the encoder with torch.onnx")
-        stages.append(Stage("encoder/", export_encoder(source, opset=opset)))
+        stages.append(Stage("encoder/", export_encoder(source, self.encoder_inputs, opset=opset)))
         stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))
         previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size
         for index, post in enumerate(self.components.post_processors):
