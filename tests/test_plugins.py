@@ -167,3 +167,17 @@ def test_options_a_factory_does_not_take_are_a_config_error() -> None:
     assert manager.create("postprocessors", "takes", size=3).size == 3
     with pytest.raises(ConfigError, match="'takes' does not take these options"):
         manager.create("postprocessors", "takes", colour="red")
+
+
+def test_cli_strict_plugins_is_one_line_and_exit_2(fake_site: Path) -> None:
+    from click.testing import CliRunner
+
+    from embedpipe.cli import main
+
+    _fake_distribution(fake_site, "ep-fake-broken", "ep_fake_broken", "raise RuntimeError('boom at import')\n")
+    result = CliRunner().invoke(main, ["--strict-plugins", "plugins"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: plugin 'ep_fake_broken' from ep-fake-broken failed to load (RuntimeError: boom at import); "
+        "fix or uninstall that distribution, or drop --strict-plugins to skip it"
+    ]

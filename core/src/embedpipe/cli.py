@@ -51,17 +51,14 @@ def _quiet_libraries() -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--strict-plugins", is_flag=True, help="Fail when any installed plugin cannot be loaded.")
 @click.version_option(package_name="embedpipe-core")
+@_user_errors
 def main(strict_plugins: bool) -> None:
     """Turn a Hugging Face text-embedding model into one string-in, vector-out ONNX graph."""
     _quiet_libraries()
     if strict_plugins:
         from embedpipe.plugins import get_plugin_manager
 
-        try:
-            get_plugin_manager(strict=True)
-        except EmbedpipeError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            sys.exit(USER_ERROR)
+        get_plugin_manager(strict=True)
 
 
 @main.command()
