@@ -97,3 +97,34 @@ def test_tokens_command_reports_mismatches_per_class(minilm_dir: Path, tmp_path:
     op = _json(["tokens", str(minilm_dir), "--tokenizer", "bert-op", "--corpus", str(corpus), "--json"])
     assert op["classes"]["ascii"]["mismatches"] == 0
     assert op["classes"]["armenian"]["mismatches"] == 1  # the op leaves Armenian capitals upper-case
+
+
+def test_plugin_commands_join_the_group_and_report_errors_in_one_line(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import click
+
+    from embedpipe import hookimpl, plugins
+    from embedpipe.errors import ConfigError
+
+    @click.command()
+    @click.argument("word")
+    def shout(word: str) -> None:
+        """Say WORD loudly, or refuse 'quiet'."""
+        if word == "quiet":
+            raise ConfigError("'quiet' cannot be shouted", "pass another word")
+        click.echo(word.upper())
+
+    class ShoutPlugin:
+        @hookimpl
+        def embedpipe_register_commands(self, register) -> None:  # type: ignore[no-untyped-def]
+            register("shout", shout)
+
+    manager = plugins.PluginManager()
+    manager.register(ShoutPlugin(), name="shout-plugin")
+    monkeypatch.setattr(plugins, "_default", manager)
+    monkeypatch.setattr(main, "_from_plugins", None)
+    assert "shout" in CliRunner().invoke(main, ["--help"]).stdout
+    loud = CliRunner().invoke(main, ["shout", "hello"])
+    assert loud.exit_code == 0 and loud.stdout == "HELLO\n"
+    refused = CliRunner().invoke(main, ["shout", "quiet"])
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == "error: 'quiet' cannot be shouted; pass another word"

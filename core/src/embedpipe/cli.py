@@ -48,7 +48,32 @@ def _quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _PluginGroup(click.Group):
+    """The ``embedpipe`` group: the built-in commands plus those plugins register."""
+
+    _from_plugins: dict[str, click.Command] | None = None
+
+    def _plugin_commands(self) -> dict[str, click.Command]:
+        if self._from_plugins is None:
+            from embedpipe.plugins import get_plugin_manager
+
+            found = {}
+            for registration in get_plugin_manager().registry("commands").values():
+                command = registration.factory
+                if command.callback is not None:
+                    command.callback = _user_errors(command.callback)
+                found[registration.name] = command
+            self._from_plugins = found
+        return self._from_plugins
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._plugin_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self.commands.get(cmd_name) or self._plugin_commands().get(cmd_name)
+
+
+@click.group(cls=_PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--strict-plugins", is_flag=True, help="Fail when any installed plugin cannot be loaded.")
 @click.version_option(package_name="embedpipe-core")
 @_user_errors
@@ -75,10 +100,14 @@ def main(strict_plugins: bool) -> None:
 @click.option("--revision", help="Hub revision (branch, tag or commit) to pin.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the model's own Python code (only for models you trust).")
 @click.option("--no-validate", is_flag=True, help="Skip the parity check against sentence-transformers.")
+@click.option("--to-db", "to_db", metavar="NAME", help="Also load the graph into Oracle Database as NAME (needs embedpipe[oracle]).")
+@click.option("--replace", is_flag=True, help="With --to-db: replace a model of that name, keeping the old one until the new one is verified.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of text.")
 @_user_errors
-def convert(model: str, output: Path | None, template: str | None, preset: bool, as_json: bool, **options: Any) -> None:
-    """Convert MODEL (hub id or folder) into one ONNX graph file."""
+def convert(
+    model: str, output: Path | None, template: str | None, preset: bool, to_db: str | None, replace: bool, as_json: bool, **options: Any
+) -> None:
+    """Convert MODEL (hub id or folder) into one ONNX graph file (and, with --to-db, into Oracle)."""
     from embedpipe.config import ONNXPipelineConfig
     from embedpipe.naming import check_export_name
     from embedpipe.pipeline import ONNXPipeline
@@ -97,6 +126,9 @@ def convert(model: str, output: Path | None, template: str | None, preset: bool,
         pipe = ONNXPipeline(model, config, progress=lambda step: status.update(step))
         try:
             path = pipe.export2file(output.stem, output.parent)
+            if to_db:
+                status.update(f"loading into Oracle Database as {to_db}")
+                pipe.export2db(to_db, replace=replace)
         finally:
             if pipe.report is not None and not as_json:
                 status.stop()
@@ -104,6 +136,7 @@ def convert(model: str, output: Path | None, template: str | None, preset: bool,
     sample = embed(open_session(path), ["hello world"])[0]
     result = {
         "output": str(path),
+        "database_model": to_db,
         "bytes": path.stat().st_size,
         "dimension": int(sample.shape[0]),
         "settings": pipe.settings_properties(),
@@ -114,6 +147,8 @@ def convert(model: str, output: Path | None, template: str | None, preset: bool,
         _emit_json(result)
         return
     out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, dimension {sample.shape[0]})")
+    if to_db:
+        out.print(f"loaded into Oracle Database as {to_db}")
     out.print(f"'hello world' -> [{', '.join(f'{v:.5f}' for v in sample[:8])}, ...]", highlight=False)
 
 

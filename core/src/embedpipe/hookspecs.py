@@ -71,6 +71,16 @@ def embedpipe_register_sinks(register: Register) -> None:
 
 
 @hookspec
+def embedpipe_register_commands(register: Register) -> None:
+    """Register extra ``embedpipe`` sub-commands (e.g. the Oracle sink's ``load`` and ``sql``).
+
+    :param register: call ``register(name, command)`` with a ``click.Command``; it is added to the
+        ``embedpipe`` group under ``name``. Raise ``embedpipe.errors.EmbedpipeError`` subclasses for
+        user errors: the CLI turns them into one line and exit code 2.
+    """
+
+
+@hookspec
 def embedpipe_register_presets(register: Register) -> None:
     """Register preconfigured model specifications.
 

@@ -83,6 +83,7 @@ class ONNXPipeline:
         )
         self._model: onnx.ModelProto | None = None
         self.report: ValidationReport | None = None
+        self._export_report: ValidationReport | None = None  # the built-in samples' check, run once per pipeline
 
     # -- building ----------------------------------------------------------------------------
     @cached_property
@@ -200,9 +201,29 @@ class ONNXPipeline:
     def export2file(self, name: str, output_dir: str | os.PathLike[str] = ".", *, sink: str | Sink = "file", **options: Any) -> Path:
         """Write ``<output_dir>/<name>.onnx`` after validation (unless the config turns it off)."""
         check_export_name(name)
+        paths = self._write(sink, name, Path(output_dir), **options)
+        return paths[0]
+
+    def export2db(self, model_name: str, connection: Any = None, **options: Any) -> list[Path]:
+        """Load the graph into Oracle Database through the ``oracle`` sink plugin (``embedpipe[oracle]``).
+
+        ``connection`` is an open ``oracledb`` connection, or ``None`` to let the sink connect from
+        its options, the ``EMBEDPIPE_ORACLE_*`` environment variables or a prompt.
+        """
+        if "oracle" not in self.plugins.registry("sinks"):
+            raise ConfigError(
+                "export2db needs the Oracle sink, which is not installed",
+                "install it with `pip install embedpipe[oracle]`",
+            )
+        return self._write("oracle", model_name, Path("."), connection=connection, **options)
+
+    def _write(self, sink: str | Sink, name: str, output_dir: Path, **options: Any) -> list[Path]:
+        """Hand the validated graph to a sink (validation runs once per pipeline, not per sink)."""
         model = self.build()
         if self.settings.validate:
-            report = self.validate()
+            if self._export_report is None:
+                self._export_report = self.validate()
+            report = self._export_report
             if not report.ok:
                 raise ValidationError(
                     f"the graph differs from sentence-transformers ({len(report.failures)} of {len(report.results)} lines failed)",
@@ -210,17 +231,7 @@ class ONNXPipeline:
                 )
         writer = self.plugins.create("sinks", sink) if isinstance(sink, str) else sink
         self._progress("writing")
-        paths = writer.write(model, name, Path(output_dir), **options)
-        return paths[0]
-
-    def export2db(self, model_name: str, connection: Any = None, **options: Any) -> Any:
-        """Load the graph into Oracle Database through the ``oracle`` sink plugin (``embedpipe[oracle]``)."""
-        if "oracle" not in self.plugins.registry("sinks"):
-            raise ConfigError(
-                "export2db needs the Oracle sink, which is not installed",
-                "install it with `pip install embedpipe[oracle]`",
-            )
-        return self.export2file(model_name, sink="oracle", connection=connection, **options)
+        return writer.write(model, name, output_dir, **options)
 
 
 def pipeline_for_graph(file: Path, reference: str, *, progress: Progress | None = None) -> ONNXPipeline:

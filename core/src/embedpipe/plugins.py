@@ -18,7 +18,7 @@ from embedpipe.errors import ConfigError, PluginError
 log = logging.getLogger(__name__)
 
 LOAD_ENV = "EMBEDPIPE_LOAD_PLUGINS"
-KINDS = ("tokenizers", "poolers", "postprocessors", "quantizers", "sinks", "presets")
+KINDS = ("tokenizers", "poolers", "postprocessors", "quantizers", "sinks", "presets", "commands")
 
 
 @dataclass(frozen=True)
