@@ -42,6 +42,12 @@ class ONNXPipelineConfig:
     use_external_data: bool = False
     distance_metrics: list[str] | None = None
     languages: list[str] | None = None
+    prompts: dict[str, str] | None = None  # sentence-transformers' named prompts, e.g. {"query": "query: "}
+    default_prompt_name: str | None = None
+    prompt: str | None = None  # text put before every input, inside the graph
+    prompt_name: str | None = None  # one of ``prompts``
+    truncate_dim: int | None = None  # Matryoshka: keep the first k dimensions
+    batch: bool = False  # string [N] -> float32 [N, D], for client-side throughput
     opset: int = contract.DEFAULT_OPSET
     validate: bool = True
     trust_remote_code: bool = False
@@ -164,6 +170,9 @@ def resolve(
         post.append(PostProcessorSpec("normalize", {}))
     elif config.normalize is False:
         post = [p for p in post if p.name != "normalize"]
+    for unbuilt in ("prompt", "prompt_name", "truncate_dim", "batch"):
+        if getattr(config, unbuilt):
+            raise ConfigError(f"config property {unbuilt!r} is not built yet", f"leave {unbuilt} unset")
     if config.quantize_model and config.use_float16:
         raise ConfigError("quantize_model and use_float16 are both set", "choose INT8 (quantize_model) or FP16 (use_float16)")
     quantizer = "int8" if config.quantize_model else "fp16" if config.use_float16 else None
