@@ -13,6 +13,8 @@ from embedpipe.errors import ExportError, ModelSourceError, UnsupportedModelErro
 from embedpipe.source import ModelSource
 
 _SEQUENCE = "sequence"
+# Encoder-decoder families whose embedding comes from the encoder alone, as sentence-transformers loads them.
+_ENCODER_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
 
 
 def encoder_inputs(source: ModelSource) -> tuple[str, ...]:
@@ -34,6 +36,8 @@ def encoder_inputs(source: ModelSource) -> tuple[str, ...]:
 def _model_class(source: ModelSource, transformers: object) -> type:
     from transformers import AutoConfig, AutoModel
 
+    if source.model_type in _ENCODER_CLASSES:
+        return getattr(transformers, _ENCODER_CLASSES[source.model_type])
     try:
         config = AutoConfig.from_pretrained(str(source.path), trust_remote_code=source.trust_remote_code)
         return AutoModel._model_mapping[type(config)]  # noqa: SLF001 - public mapping, no instance needed
@@ -46,10 +50,11 @@ def _model_class(source: ModelSource, transformers: object) -> type:
 
 def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
     """A fresh encoder in eval mode, from safetensors, with eager attention (traceable everywhere)."""
-    from transformers import AutoModel
+    import transformers
 
+    loader = getattr(transformers, _ENCODER_CLASSES.get(source.model_type or "", "AutoModel"))
     try:
-        model = AutoModel.from_pretrained(
+        model = loader.from_pretrained(
             str(source.path),
             use_safetensors=True,
             attn_implementation="eager",
