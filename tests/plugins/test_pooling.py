@@ -102,3 +102,30 @@ def test_entry_point_registers_the_four_poolers(installed_plugins) -> None:
     assert {"mean", "cls", "max", "lasttoken"} <= set(registry)
     assert {name: registry[name].plugin for name in POOLERS} == dict.fromkeys(POOLERS, "pooling")
     assert isinstance(manager.create("poolers", "lasttoken"), LastTokenPooler)
+
+
+@pytest.mark.parametrize("mode", sorted(POOLERS))
+def test_stage_pools_a_batch_row_by_row(run_stage, mode: str) -> None:
+    """The batched client graph runs the same stage on [N, S, H]: each row must pool on its own."""
+    rng = np.random.default_rng(7)
+    kinds = ["full", "right_padded", "left_padded", "holes", "empty"]
+    mask = np.concatenate([make_mask(kind, 9, rng) for kind in kinds])
+    embeddings = (rng.standard_normal((len(kinds), 9, HIDDEN)) * 3 - 1).astype(np.float32)
+    embeddings[mask == 0] = GARBAGE
+    session = onnx_session(POOLERS[mode]().build_graph(HIDDEN, contract.DEFAULT_OPSET))
+
+    got = session.run(None, {"token_embeddings": embeddings, "attention_mask": mask})[0]
+
+    assert got.shape == (len(kinds), HIDDEN)
+    np.testing.assert_allclose(got, sentence_transformers_pooling(mode, embeddings, mask), rtol=0, atol=1e-5)
+
+
+def onnx_session(stage: onnx.ModelProto):  # type: ignore[no-untyped-def]
+    """A session that does not hold the stage to its declared batch of 1 (the batched graph relaxes it)."""
+    import onnxruntime as ort
+
+    relaxed = onnx.ModelProto()
+    relaxed.CopyFrom(stage)
+    for value in (*relaxed.graph.input, *relaxed.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    return ort.InferenceSession(relaxed.SerializeToString())

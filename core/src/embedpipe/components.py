@@ -45,6 +45,9 @@ class TokenizerOptions:
     do_lower_case: bool | None  # None: as the model's tokenizer files declare
     with_token_type_ids: bool  # the encoder takes token_type_ids
     opset: int
+    # Text put before every input inside the graph (a prompt). The stage tokenizes prefix + input as
+    # one text, exactly as Hugging Face tokenizes the concatenation, or refuses with UnsupportedModelError.
+    prefix: str = ""
 
 
 @runtime_checkable

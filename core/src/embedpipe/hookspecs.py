@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from embedpipe.config import ONNXPipelineConfig
     from embedpipe.source import ModelSource
 
 PROJECT = "embedpipe"
@@ -98,4 +99,18 @@ def embedpipe_resolve_tokenizer(source: ModelSource) -> str | None:
     party can claim a tokenizer class the built-ins do not know, or take over one they do.
 
     :param source: the model's declarations (tokenizer class, files, config).
+    """
+
+
+@hookspec(firstresult=True)
+def embedpipe_text_prefix(source: ModelSource, config: ONNXPipelineConfig) -> str | None:
+    """Text the graph puts before every input (a prompt such as E5's ``"query: "``), or ``None`` to pass.
+
+    The tokenizer stage receives it as ``TokenizerOptions.prefix`` and tokenizes prefix and input
+    as one text, as Hugging Face tokenizes the concatenation, so truncation counts the prefix's
+    tokens; validation prepends it to the reference's input the same way. The first non-``None``
+    answer wins.
+
+    :param source: the model's declarations (its folder holds config_sentence_transformers.json).
+    :param config: the user's configuration, with the model's preset in ``config.preset``.
     """

@@ -74,9 +74,22 @@ def reduce_max(data: str, output: str, axis: int, opset: int, keepdims: int) -> 
 
 
 def token_at(embeddings: str, index: str) -> list[NodeProto]:
-    """``sentence_embedding`` as the row of ``embeddings`` [1, S, H] at position ``index`` [1]."""
+    """``sentence_embedding`` [N, H]: for each row of ``embeddings`` [N, S, H] the position ``index`` [N] names.
+
+    A one-hot mask over the positions rather than a Gather, so that a batch picks one position per row.
+    """
     return [
-        helper.make_node("Gather", [embeddings, index], ["picked"], axis=1),
-        constant("picked_axes", np.array([1], dtype=np.int64)),
-        helper.make_node("Squeeze", ["picked", "picked_axes"], [contract.SENTENCE_EMBEDDING]),
+        helper.make_node("Shape", [embeddings], ["pick_shape"]),
+        constant("pick_zero", np.array(0, dtype=np.int64)),
+        constant("pick_one", np.array(1, dtype=np.int64)),
+        helper.make_node("Gather", ["pick_shape", "pick_one"], ["pick_length"], axis=0),
+        helper.make_node("Range", ["pick_zero", "pick_length", "pick_one"], ["pick_positions"]),
+        constant("pick_axis", np.array([1], dtype=np.int64)),
+        helper.make_node("Unsqueeze", [index, "pick_axis"], ["pick_column"]),
+        helper.make_node("Equal", ["pick_positions", "pick_column"], ["pick_hit"]),
+        helper.make_node("Cast", ["pick_hit"], ["pick_hit_f"], to=TensorProto.FLOAT),
+        constant("pick_hidden_axis", np.array([-1], dtype=np.int64)),
+        helper.make_node("Unsqueeze", ["pick_hit_f", "pick_hidden_axis"], ["pick_weights"]),
+        helper.make_node("Mul", [embeddings, "pick_weights"], ["picked"]),
+        helper.make_node("ReduceSum", ["picked", "pick_axis"], [contract.SENTENCE_EMBEDDING], keepdims=0),
     ]
