@@ -10,12 +10,12 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Callable
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.models import build_tiny_model  # noqa: E402
+from tests.models import build_tiny_model
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +63,64 @@ def real_text() -> list[str]:
     """The real multilingual corpus assembled from files on the machine (scripts/build_corpus.py)."""
     path = Path(__file__).parent / "data" / "real_text.txt"
     return path.read_text(encoding="utf-8").splitlines()
+
+
+# Hand-written hard inputs for every tokenizer family: accents (composed and decomposed), CJK,
+# Arabic/Hebrew, Devanagari, Thai, emoji with ZWJ sequences and skin tones, control characters,
+# empty and whitespace-only strings, typed special tokens, a NUL, and very long documents.
+HARD_TEXTS = (
+    "", " ", "   ", "\t\n\r", "\u00a0\u2003\u3000",
+    "The quick brown fox jumps over the lazy dog.",
+    "naïve café déjà vu, Ångström, ÖSTERREICH, İstanbul, Łódź",
+    "Combining: e\u0301 a\u0308 o\u0302",
+    "日本語のテキストと中文文本、한국어 텍스트",
+    "العربية نص قصير، עברית טקסט קצר",
+    "हिन्दी में एक वाक्य, क्षत्रिय",
+    "ภาษาไทยไม่มีช่องว่างระหว่างคำ",
+    "emoji 🙂👍🏽 family 👨\u200d👩\u200d👧\u200d👦 flag 🇫🇷 keycap 1\ufe0f\u20e3",
+    "controls \x07 bell \x1b escape \x7f delete \ufffd replacement \u200b zwsp \u00ad soft hyphen",
+    "a<b <x", "a\x00b", "<mask> x </s> y <s>", "<|endoftext|> end",
+    "numbers 3.14159 1,000,000 2024-01-01 ½ ² ⅷ",
+    "x" * 20000,
+    "word " * 4000,
+    "Mixed 日本 العربية हिन्दी ไทย 🙂 " * 500,
+)
+
+
+@pytest.fixture(scope="session")
+def hard_texts() -> tuple[str, ...]:
+    return HARD_TEXTS
+
+
+def random_unicode(count: int, *, seed: int, max_length: int = 200) -> list[str]:
+    """Seeded strings over all of Unicode (surrogates excluded), half of the characters ASCII, so
+    both scripts and word structure occur; lengths log-uniform from 0 to ``max_length``."""
+    import math
+    import random
+
+    rng = random.Random(seed)
+
+    def char() -> str:
+        while True:
+            code = rng.randrange(0x80) if rng.random() < 0.5 else rng.randrange(0x80, 0x110000)
+            if not 0xD800 <= code <= 0xDFFF:
+                return chr(code)
+
+    lengths = [int(math.exp(rng.uniform(0, math.log(max_length + 1)))) - 1 for _ in range(count)]
+    return ["".join(char() for _ in range(length)) for length in lengths]
+
+
+@pytest.fixture(scope="session")
+def op_parity():
+    """``check(graph, folder, texts, max_length, limitations)``: token ids of a tokenizer-stage graph
+    against the model's Hugging Face tokenizer (transformers.AutoTokenizer, per input class), and the
+    mismatches no declared limitation covers; prints the per-class table for the record."""
+    from embedpipe.tokenparity import compare_token_ids
+
+    def check(graph, folder, texts, max_length, limitations, label=""):  # type: ignore[no-untyped-def]
+        report = compare_token_ids(graph, str(folder), texts, max_length)
+        undeclared = [m for m in report.mismatches if not any(lim.matches(m.text) for lim in limitations)]
+        print(f"\n{label}\n{report.render()}")
+        return report, undeclared
+
+    return check

@@ -79,14 +79,24 @@ class ModelSource:
         return declared.removesuffix("Fast")
 
     @cached_property
-    def tokenizer_model_type(self) -> str:
-        """The ``model.type`` of tokenizer.json (WordPiece, BPE, Unigram), or "" without one."""
+    def tokenizer_definition(self) -> dict[str, Any]:
+        """tokenizer.json as Hugging Face's ``tokenizers`` runs it, or {} without one.
+
+        Resolvers tell tokenizer families apart by its parts (``model.type``, ``pre_tokenizer``,
+        ``post_processor``) when the declared class is missing or unknown.
+        """
         if self.tokenizer_json is None:
-            return ""
+            return {}
         try:
-            return str(json.loads(self.tokenizer_json.read_text(encoding="utf-8")).get("model", {}).get("type", ""))
+            value = json.loads(self.tokenizer_json.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ModelSourceError(f"tokenizer.json of {self.name} is not valid JSON ({exc})", "re-download the model") from exc
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def tokenizer_model_type(self) -> str:
+        """The ``model.type`` of tokenizer.json (WordPiece, BPE, Unigram), or "" without one."""
+        return str((self.tokenizer_definition.get("model") or {}).get("type", ""))
 
     def ensure_tokenizer_json(self) -> Path:
         """tokenizer.json of the model; a folder with only slow-tokenizer files gets one converted by transformers."""

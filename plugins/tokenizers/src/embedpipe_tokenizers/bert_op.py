@@ -24,15 +24,14 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
-
 from embedpipe import contract
 from embedpipe.components import Limitation
-from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe.errors import UnsupportedModelError
+from onnx import helper
 
-MIN_OPSET = 13  # Unsqueeze takes its axes as an input from opset 13 on
+from embedpipe_tokenizers.op_stage import build_op_stage, check_opset, special_ids, token_content
+
 FIX = "use the exact WordPiece tokenizer, or a tokenizer plugin for this model's family"
 
 
@@ -50,33 +49,6 @@ class WordPieceSpec:
     strip_accents: bool | None  # None: strip when lower-casing, as Hugging Face does
     chinese_chars: bool
     suffix_indicator: str
-
-
-def _token(value: object) -> str | None:
-    """A special token as tokenizer_config.json writes it: a string or an AddedToken dict."""
-    return value.get("content") if isinstance(value, dict) else value  # type: ignore[return-value]
-
-
-def _specials_from_post_processor(post: dict | None, vocab: dict[str, int]) -> tuple[list[int], list[int]]:
-    """Ids Hugging Face adds before and after a single text, from tokenizer.json's post_processor."""
-    if post is None:
-        return [], []
-    kind = post.get("type")
-    if kind in ("BertProcessing", "RobertaProcessing"):
-        return [post["cls"][1]], [post["sep"][1]]
-    if kind == "TemplateProcessing":
-        before: list[int] = []
-        after: list[int] = []
-        seen_text = False
-        for piece in post["single"]:
-            if "Sequence" in piece:
-                seen_text = True
-                continue
-            name = piece["SpecialToken"]["id"]
-            ids = post["special_tokens"][name]["ids"] if name in post["special_tokens"] else [vocab[name]]
-            (after if seen_text else before).extend(ids)
-        return before, after
-    raise UnsupportedModelError(f"post-processor {kind} is not one the BertTokenizer op can reproduce", FIX)
 
 
 def _vocab_list(vocab: dict[str, int]) -> tuple[str, ...]:
@@ -100,7 +72,7 @@ def _from_tokenizer_json(path: Path) -> WordPieceSpec:
     if (data.get("pre_tokenizer") or {}).get("type") != "BertPreTokenizer":
         raise UnsupportedModelError("pre-tokenizer is not BertPreTokenizer, which the op hard-wires", FIX)
     vocab = model["vocab"]
-    before, after = _specials_from_post_processor(data.get("post_processor"), vocab)
+    before, after = special_ids(data.get("post_processor"), vocab, FIX)
     tokens = _vocab_list(vocab)
     unk = model.get("unk_token", "[UNK]")
 
@@ -130,14 +102,14 @@ def _from_vocab_txt(folder: Path) -> WordPieceSpec:
         lines.pop()
     vocab = {token: i for i, token in enumerate(lines)}
     mpnet = "MPNet" in str(config.get("tokenizer_class", ""))
-    cls = _token(config.get("cls_token")) or ("<s>" if mpnet else "[CLS]")
-    sep = _token(config.get("sep_token")) or ("</s>" if mpnet else "[SEP]")
+    cls = token_content(config.get("cls_token")) or ("<s>" if mpnet else "[CLS]")
+    sep = token_content(config.get("sep_token")) or ("</s>" if mpnet else "[SEP]")
     for name in (cls, sep):
         if name not in vocab:
             raise UnsupportedModelError(f"special token {name!r} is not in {folder / 'vocab.txt'}", FIX)
     return WordPieceSpec(
         vocab=_vocab_list(vocab),
-        unk_token=_token(config.get("unk_token")) or ("<unk>" if mpnet else "[UNK]"),
+        unk_token=token_content(config.get("unk_token")) or ("<unk>" if mpnet else "[UNK]"),
         cls_token=cls,
         sep_token=sep,
         prefix_ids=(vocab[cls],),
@@ -158,10 +130,6 @@ def read_wordpiece(folder: Path) -> WordPieceSpec:
     raise UnsupportedModelError(f"{folder} has neither tokenizer.json nor vocab.txt: not a WordPiece tokenizer", FIX)
 
 
-def _int64(name: str, values: list[int]) -> TensorProto:
-    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
-
-
 def build_bert_op_graph(
     folder: Path,
     max_length: int,
@@ -172,67 +140,34 @@ def build_bert_op_graph(
 ) -> onnx.ModelProto:
     """The tokenizer stage: ``input`` string [1] -> int64 [1, S] ids, mask (and token types).
 
-    The op tokenizes the whole text; the graph then keeps at most ``max_length`` minus the
-    special tokens of its body and wraps it in the model's own specials, which is what Hugging
-    Face's truncation does (slicing the op's output instead would drop the final [SEP]).
+    The op tokenizes the whole text and wraps it in cls ... sep; the standard ops around it replace
+    those with the model's own specials and truncate as Hugging Face does (``op_stage``).
     """
     spec = read_wordpiece(Path(folder))
-    if not MIN_OPSET <= opset <= contract.MAX_OPSET:
-        raise ConfigError(f"opset {opset} is outside {MIN_OPSET}..{contract.MAX_OPSET}", "pass a supported opset")
-    body_max = max_length - len(spec.prefix_ids) - len(spec.suffix_ids)
-    if body_max < 0:
-        raise ConfigError(f"max_length {max_length} is shorter than the special tokens", "raise max_length")
+    check_opset(opset)
     lowercase = spec.lowercase if do_lower_case is None else do_lower_case
     strip = lowercase if spec.strip_accents is None else spec.strip_accents
     if spec.unk_token not in spec.vocab:
         raise UnsupportedModelError(f"unknown-token {spec.unk_token!r} is not in the vocabulary", FIX)
-
-    nodes = [
-        # The op must be given all three of its outputs: with ids alone the session crashes (all versions).
-        helper.make_node(
-            "BertTokenizer", [contract.TEXT], ["op_ids", "op_token_types", "op_mask"], domain=contract.EXTENSIONS_DOMAIN,
-            vocab_file="\n".join(spec.vocab),
-            do_lower_case=int(lowercase),
-            strip_accents=int(strip),
-            tokenize_chinese_chars=int(spec.chinese_chars),
-            suffix_indicator=spec.suffix_indicator,
-            unk_token=spec.unk_token,
-            # All five must be vocabulary tokens for the op to load; it emits only cls/sep
-            # (replaced below) and unk, so pad and mask may be any of them.
-            cls_token=spec.cls_token, sep_token=spec.sep_token,
-            pad_token=spec.unk_token, mask_token=spec.unk_token,
-        ),
-        helper.make_node("Slice", ["op_ids", "one", "minus_one"], ["body"]),  # drop the op's cls/sep
-        helper.make_node("Slice", ["body", "zero", "body_max"], ["kept"]),
-        helper.make_node("Concat", ["prefix_ids", "kept", "suffix_ids"], ["ids"], axis=0),
-        helper.make_node("Unsqueeze", ["ids", "zero"], [contract.INPUT_IDS]),
-        helper.make_node("Shape", [contract.INPUT_IDS], ["ids_shape"]),
-        helper.make_node("ConstantOfShape", ["ids_shape"], [contract.ATTENTION_MASK],
-                         value=_int64("one_value", [1])),
-    ]
-    outputs = [contract.INPUT_IDS, contract.ATTENTION_MASK]
-    if with_token_type_ids:
-        nodes.append(helper.make_node("ConstantOfShape", ["ids_shape"], [contract.TOKEN_TYPE_IDS],
-                                      value=_int64("zero_value", [0])))
-        outputs.append(contract.TOKEN_TYPE_IDS)
-    initializers = [
-        _int64("zero", [0]), _int64("one", [1]), _int64("minus_one", [-1]), _int64("body_max", [body_max]),
-        _int64("prefix_ids", list(spec.prefix_ids)), _int64("suffix_ids", list(spec.suffix_ids)),
-    ]
-    graph = helper.make_graph(
-        nodes, "bert_op_tokenizer",
-        [helper.make_tensor_value_info(contract.TEXT, TensorProto.STRING, [1])],
-        [helper.make_tensor_value_info(name, TensorProto.INT64, [1, "sequence"]) for name in outputs],
-        initializers,
+    # The op must be given all three of its outputs: with ids alone the session crashes (all versions).
+    op = helper.make_node(
+        "BertTokenizer", [contract.TEXT], ["op_ids", "op_token_types", "op_mask"], domain=contract.EXTENSIONS_DOMAIN,
+        vocab_file="\n".join(spec.vocab),
+        do_lower_case=int(lowercase),
+        strip_accents=int(strip),
+        tokenize_chinese_chars=int(spec.chinese_chars),
+        suffix_indicator=spec.suffix_indicator,
+        unk_token=spec.unk_token,
+        # All five must be vocabulary tokens for the op to load; it emits only cls/sep
+        # (dropped by the stage) and unk, so pad and mask may be any of them.
+        cls_token=spec.cls_token, sep_token=spec.sep_token,
+        pad_token=spec.unk_token, mask_token=spec.unk_token,
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(contract.EXTENSIONS_DOMAIN, 1)],
-        ir_version=contract.DEFAULT_IR_VERSION,
-        producer_name="embedpipe",
+    return build_op_stage(
+        "bert_op_tokenizer", [op], "op_ids",
+        max_length=max_length, prefix_ids=spec.prefix_ids, suffix_ids=spec.suffix_ids,
+        with_token_type_ids=with_token_type_ids, opset=opset, drop_front=1, drop_back=1,
     )
-    onnx.checker.check_model(model)
-    return model
 
 
 def _capital_outside_ascii(text: str) -> bool:

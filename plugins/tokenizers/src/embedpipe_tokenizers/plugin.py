@@ -1,20 +1,27 @@
-"""Hooks of the first-party tokenizers distribution."""
+"""Hooks of the first-party tokenizers distribution: registration and the built-in resolver."""
 
 from __future__ import annotations
 
 from embedpipe import hookimpl
 from embedpipe.hookspecs import Register
 from embedpipe.source import ModelSource
-from embedpipe_tokenizers.wordpiece import BertOpTokenizer, ExactWordPieceTokenizer, is_wordpiece
+
+from embedpipe_tokenizers.bpe_op import GPT2OpTokenizer, RobertaOpTokenizer
+from embedpipe_tokenizers.families import family_tokenizer
+from embedpipe_tokenizers.sentencepiece_op import SentencepieceOpTokenizer
+from embedpipe_tokenizers.wordpiece import BertOpTokenizer, ExactWordPieceTokenizer
 
 
 @hookimpl
 def embedpipe_register_tokenizers(register: Register) -> None:
     register("bert", ExactWordPieceTokenizer)
     register("bert-op", BertOpTokenizer)
+    register("gpt2-op", GPT2OpTokenizer)
+    register("roberta-op", RobertaOpTokenizer)
+    register("sentencepiece-op", SentencepieceOpTokenizer)
 
 
 @hookimpl(trylast=True)
 def embedpipe_resolve_tokenizer(source: ModelSource) -> str | None:
-    """The exact tokenizer for every WordPiece model; other families are left to other plugins."""
-    return "bert" if is_wordpiece(source) else None
+    """The built-in stage for each family the model's files declare; other tokenizers are left to other plugins."""
+    return family_tokenizer(source)

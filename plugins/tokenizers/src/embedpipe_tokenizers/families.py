@@ -1,0 +1,44 @@
+"""Which built-in tokenizer stage fits a model, from its declared tokenizer class or, when the class
+is missing or unknown, from the parts of its tokenizer.json.
+
+WordPiece gets the exact standard-op builder; byte-level BPE and Unigram get the extension-op
+stages (``gpt2-op``, ``roberta-op``, ``sentencepiece-op``) until exact builders replace them.
+"""
+
+from __future__ import annotations
+
+from embedpipe.source import ModelSource
+
+from embedpipe_tokenizers.wordpiece import is_wordpiece
+
+GPT2_CLASSES = frozenset({"GPT2Tokenizer", "CodeGenTokenizer"})
+ROBERTA_CLASSES = frozenset({"RobertaTokenizer", "BartTokenizer", "LongformerTokenizer", "MvpTokenizer"})
+# Classes that say nothing about the family (none declared, or transformers' generic fast tokenizer).
+GENERIC_CLASSES = frozenset({"", "PreTrainedTokenizer", "TokenizersBackend"})
+SENTENCEPIECE_CLASSES = frozenset({"XLMRobertaTokenizer", "T5Tokenizer", "MT5Tokenizer", "UMT5Tokenizer", "CamembertTokenizer"})
+
+
+def _from_definition(source: ModelSource) -> str | None:
+    """The stage for an undeclared or unknown class, by tokenizer.json's model and pre-tokenizer."""
+    definition = source.tokenizer_definition
+    pre = definition.get("pre_tokenizer") or {}
+    if source.tokenizer_model_type == "BPE" and pre.get("type") == "ByteLevel":
+        post = (definition.get("post_processor") or {}).get("type")
+        return "roberta-op" if post == "RobertaProcessing" else "gpt2-op"
+    if source.tokenizer_model_type == "Unigram":
+        return "sentencepiece-op"
+    return None
+
+
+def family_tokenizer(source: ModelSource) -> str | None:
+    """The name of the registered stage for the model's tokenizer family, or None when none fits."""
+    if is_wordpiece(source):
+        return "bert"
+    declared = source.tokenizer_class
+    if declared in GPT2_CLASSES:
+        return "gpt2-op"
+    if declared in ROBERTA_CLASSES:
+        return "roberta-op"
+    if declared in SENTENCEPIECE_CLASSES:
+        return "sentencepiece-op"
+    return _from_definition(source) if declared in GENERIC_CLASSES else None
