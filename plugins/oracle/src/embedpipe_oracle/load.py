@@ -1,0 +1,125 @@
+"""Load a graph file into Oracle Database: check everything locally, connect, install, report."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+import onnxruntime as ort
+from embedpipe.runtime import open_session
+
+from embedpipe_oracle.connection import ConnectionSettings, Prompt
+from embedpipe_oracle.database import DEFAULT_CHUNK_BYTES, Database
+from embedpipe_oracle.errors import OracleSinkError
+from embedpipe_oracle.files import model_files
+from embedpipe_oracle.install import install
+from embedpipe_oracle.metadata import build_metadata, graph_facts
+from embedpipe_oracle.names import check_directory_name, check_model_name
+from embedpipe_oracle.verify import expected_vectors
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What is live in the database now."""
+
+    name: str
+    dimension: int
+    min_cosine: float
+    replaced: bool
+    metadata: dict[str, Any]
+    inmemory_sql: str | None  # for external-data models: the call that shares the weights across sessions
+
+    @property
+    def query(self) -> str:
+        return f"SELECT VECTOR_EMBEDDING({self.name} USING 'hello world' AS DATA) FROM dual"
+
+
+def open_graph(path: Path) -> ort.InferenceSession:
+    """The graph in ONNX Runtime with the extensions, as the database will run it; a refusal is one line."""
+    try:
+        return open_session(path)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        reason = str(exc).splitlines()[0][:300]
+        raise OracleSinkError(
+            f"ONNX Runtime cannot load {path.name} ({reason})", "load a graph `embedpipe inspect` and `embedpipe embed` accept"
+        ) from exc
+
+
+def inmemory_call(name: str) -> str:
+    return f"EXEC DBMS_DATA_MINING.INMEMORY_ONNX_MODEL('{name}');"
+
+
+def load_file(
+    path: str | Path,
+    name: str,
+    *,
+    connection: Any = None,
+    replace: bool = False,
+    directory: str | None = None,
+    file_name: str | None = None,
+    distance_metrics: Sequence[str] | None = None,
+    languages: Sequence[str] | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    connect: Mapping[str, Any] | None = None,
+    prompt: Prompt | None = None,
+) -> LoadResult:
+    """Load ``path`` as ``name`` (BLOB streamed from the file, or from the server ``directory``), then verify.
+
+    ``connection`` is an open oracledb connection (left open); otherwise one is made from
+    ``connect`` (dsn, user, password, config_dir, wallet_location, wallet_password), the
+    EMBEDPIPE_ORACLE_* variables or ``prompt``, and closed afterwards.
+    """
+    name = check_model_name(name)
+    directory = check_directory_name(directory) if directory is not None else None
+    if chunk_bytes < 1:
+        raise OracleSinkError(f"chunk_bytes is {chunk_bytes}", "pass a positive number of bytes per LOB write")
+    files = model_files(Path(path))
+    if files.external and directory is None:
+        raise OracleSinkError(
+            f"{files.model.name} keeps its weights in external data, which Oracle loads only from a server directory",
+            f"copy {', '.join(p.name for p in files.all)} into a directory object's folder and pass --directory DIR (26ai)",
+        )
+    session = open_graph(files.model)
+    facts = graph_facts(session)
+    metadata = build_metadata(facts, distance_metrics=distance_metrics, languages=languages)
+    expected = expected_vectors(session)
+    del session
+
+    def load(database: Database, target: str) -> None:
+        if directory is None:
+            database.load_blob(target, files.model, metadata, chunk_bytes=chunk_bytes)
+        else:
+            external = files.description.name if files.description else None
+            database.load_from_directory(
+                target, directory, file_name or files.model.name, metadata, external_data_file_name=external
+            )
+
+    owned = connection is None
+    if owned:
+        connection = ConnectionSettings.gather(connect or {}, prompt=prompt).connect()
+    try:
+        installed = install(Database(connection), name, load, replace=replace, dimension=facts.dimension, expected=expected)
+    finally:
+        if owned:
+            connection.close()
+    return LoadResult(
+        name=installed.name,
+        dimension=installed.verification.dimension,
+        min_cosine=installed.verification.min_cosine,
+        replaced=installed.replaced,
+        metadata=metadata,
+        inmemory_sql=inmemory_call(name) if files.external else None,
+    )
+
+
+def load_model(model: onnx.ModelProto, name: str, **options: Any) -> LoadResult:
+    """Load an in-memory graph: serialized once to a temporary file, then streamed from it like any file."""
+    check_model_name(name)
+    with tempfile.TemporaryDirectory(prefix="embedpipe-oracle-") as folder:
+        path = Path(folder) / "model.onnx"
+        onnx.save_model(model, str(path))
+        return load_file(path, name, **options)

@@ -1,0 +1,91 @@
+"""Fixtures for the Oracle sink's tests: the database double, converted graphs, an external-data set."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import onnx
+import pytest
+
+from tests.oracle.double import DoubleConnection, OracleDouble
+
+
+@pytest.fixture
+def oracle_double() -> OracleDouble:
+    """A fresh database (26ai flavour, 1 GiB limit, CREATE MINING MODEL granted) per test."""
+    return OracleDouble()
+
+
+@pytest.fixture
+def oracle_connection(oracle_double: OracleDouble) -> DoubleConnection:
+    return oracle_double.connect()
+
+
+@pytest.fixture(scope="session")
+def oracle_minilm_file(minilm_export) -> Path:  # type: ignore[no-untyped-def]
+    """all-MiniLM-L6-v2 as one self-contained .onnx (converted once per session by the shared fixture)."""
+    return minilm_export[1]
+
+
+@pytest.fixture(scope="session")
+def oracle_tiny_file(tiny_model: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight BERT converted once: a second, different model (dimension 32) for replacing."""
+    from embedpipe import ONNXPipeline
+
+    return ONNXPipeline(tiny_model("bert-uncased")).export2file("tiny_bert", tmp_path_factory.mktemp("oracle-tiny"))
+
+
+@pytest.fixture(scope="session")
+def oracle_external_set(oracle_tiny_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny graph as an external-data export: tiny_ext.onnx + tiny_ext.dat + tiny_ext.json.
+
+    Laid out as issue 6's exporter writes it (the .json lists each initializer's name, shape,
+    offset, type and size), built here with onnx's own external-data writer.
+    """
+    folder = tmp_path_factory.mktemp("oracle-external")
+    model = onnx.load(str(oracle_tiny_file))
+    onnx.save_model(
+        model, str(folder / "tiny_ext.onnx"), save_as_external_data=True, location="tiny_ext.dat", size_threshold=1024
+    )
+    saved = onnx.load(str(folder / "tiny_ext.onnx"), load_external_data=False)
+    description = []
+    for tensor in saved.graph.initializer:
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        if info:
+            description.append(
+                {
+                    "name": tensor.name,
+                    "shape": list(tensor.dims),
+                    "offset": int(info.get("offset", 0)),
+                    "type": onnx.TensorProto.DataType.Name(tensor.data_type),
+                    "size": int(info["length"]),
+                }
+            )
+    (folder / "tiny_ext.json").write_text(json.dumps(description), encoding="utf-8")
+    return folder / "tiny_ext.onnx"
+
+
+@pytest.fixture
+def server_directory(tmp_path: Path) -> Callable[[OracleDouble, Path], Path]:
+    """Copy a model's files into a folder and register it with the double as directory DM_DUMP."""
+
+    def register(database: OracleDouble, model: Path) -> Path:
+        folder = tmp_path / "dm_dump"
+        folder.mkdir(exist_ok=True)
+        for sibling in model.parent.glob(f"{model.stem}.*"):
+            shutil.copy(sibling, folder / sibling.name)
+        database.create_directory("DM_DUMP", folder)
+        return folder
+
+    return register
+
+
+@pytest.fixture(scope="session")
+def oracle_other_tiny_file(tiny_model: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another tiny model (cased BERT, dimension 32): the quick 'new' model when replacing."""
+    from embedpipe import ONNXPipeline
+
+    return ONNXPipeline(tiny_model("bert-cased")).export2file("tiny_cased", tmp_path_factory.mktemp("oracle-tiny-cased"))
