@@ -113,7 +113,8 @@ def test_api_raises_typed_errors_before_any_work(minilm_dir: Path, tmp_path: Pat
     assert list(tmp_path.iterdir()) == [] and pipe._model is None  # noqa: SLF001 - nothing was built
 
 
-def test_quantization_without_a_quantizer_plugin_fails_before_building(minilm_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["convert", str(minilm_dir), "-o", str(tmp_path / "m.onnx"), "--quantize", "int8"])
-    _assert_one_line_error(result, "no quantizer named 'int8' is registered")
+def test_an_unknown_quantizer_option_fails_before_building(minilm_dir: Path, tmp_path: Path) -> None:
+    args = ["convert", str(minilm_dir), "-o", str(tmp_path / "m.onnx"), "--quantize", "int8", "--quantize-option", "weight_type=int4"]
+    result = CliRunner().invoke(main, args)
+    _assert_one_line_error(result, "INT8 weight_type 'int4' is unknown")
     assert list(tmp_path.iterdir()) == []

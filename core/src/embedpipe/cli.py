@@ -88,7 +88,7 @@ def main(strict_plugins: bool) -> None:
 
 @main.command()
 @click.argument("model")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default ./<model name>.onnx).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default ./<model name>.onnx; with external data, <name>.zip beside it).")
 @click.option("--template", help="Start from a template (e.g. text).")
 @click.option("--preset/--no-preset", default=True, show_default=True, help="Start from the model's preset if one exists.")
 @click.option("--tokenizer", help="Tokenizer plugin name (default: chosen from the model's files).")
@@ -96,7 +96,17 @@ def main(strict_plugins: bool) -> None:
 @click.option("--normalize/--no-normalize", default=None, help="Force L2 normalization on or off.")
 @click.option("--max-seq-length", type=int, help="Truncate to this many tokens (default: as the model declares).")
 @click.option("--opset", type=int, default=17, show_default=True)
-@click.option("--quantize", type=click.Choice(["int8", "fp16"]), help="Quantize the assembled graph.")
+@click.option("--quantize", type=click.Choice(["int8", "fp16"]), help="Quantize the graph's body (never the tokenizer).")
+@click.option(
+    "--quantize-option",
+    "quantize_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Quantizer option, repeatable (int8: weight_type=qint8|quint8, per_channel=true, reduce_range=true, "
+    'op_types=["MatMul"]; fp16: compute=float16|float32).',
+)
+@click.option("--quality-floor", type=float, help="Least mean cosine to the fp32 graph a quantized export must keep.")
+@click.option("--external-data", "use_external_data", is_flag=True, help="Write the weights as external data (a .zip of .onnx, .dat, .json).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to pin.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the model's own Python code (only for models you trust).")
 @click.option("--no-validate", is_flag=True, help="Skip the parity check against sentence-transformers.")
@@ -111,7 +121,7 @@ def convert(
     from embedpipe.config import ONNXPipelineConfig
     from embedpipe.naming import check_export_name
     from embedpipe.pipeline import ONNXPipeline
-    from embedpipe.runtime import embed, open_session
+    from embedpipe.runtime import embed
 
     output = output or Path(f"{Path(model.rstrip('/')).name}.onnx")
     if output.suffix != ".onnx":
@@ -133,7 +143,9 @@ def convert(
             if pipe.report is not None and not as_json:
                 status.stop()
                 out.print(pipe.report.summary(), highlight=False)
-    sample = embed(open_session(path), ["hello world"])[0]
+                if pipe.quality is not None:
+                    out.print(pipe.quality.summary(), highlight=False)
+    sample = embed(pipe.open_session(), ["hello world"])[0]
     result = {
         "output": str(path),
         "database_model": to_db,
@@ -141,6 +153,7 @@ def convert(
         "dimension": int(sample.shape[0]),
         "settings": pipe.settings_properties(),
         "validation": pipe.report.to_dict() if pipe.report else None,
+        "quality": pipe.quality.to_dict() if pipe.quality else None,
         "sample": {"text": "hello world", "vector_head": [round(float(v), 6) for v in sample[:8]]},
     }
     if as_json:
@@ -154,6 +167,7 @@ def convert(
 
 def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
     quantize = options.pop("quantize")
+    options["quantize_options"] = _key_values(options["quantize_options"]) or None
     properties = {k: v for k, v in options.items() if v is not None and v is not False and k != "no_validate"}
     properties["validate"] = not options["no_validate"]
     if options["normalize"] is False:
@@ -163,6 +177,20 @@ def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
     elif quantize == "fp16":
         properties["use_float16"] = True
     return properties
+
+
+def _key_values(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value is read as JSON when it is JSON (true, 3, ["MatMul"]), else kept as text."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--quantize-option {pair!r} is not KEY=VALUE", "write it like --quantize-option per_channel=false")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
 
 
 @main.command()

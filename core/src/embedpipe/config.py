@@ -25,6 +25,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "text": {"pooling": "mean", "normalize": True},
 }
 DEFAULT_POOLING = "mean"  # what sentence-transformers uses for a plain transformer folder
+# OML4Py's rule: above 1 GB of weights a model goes out as external data (23ai refuses more in one piece).
+EXTERNAL_DATA_THRESHOLD = 2**30
 
 
 @dataclass(init=False)
@@ -40,6 +42,9 @@ class ONNXPipelineConfig:
     quantize_model: bool = False
     use_float16: bool = False
     use_external_data: bool = False
+    external_data_threshold: int = EXTERNAL_DATA_THRESHOLD  # bytes of weights above which external data is automatic
+    quantize_options: dict[str, Any] | None = None  # passed to the quantizer, e.g. {"weight_type": "quint8"}
+    quality_floor: float | None = None  # least mean cosine of a quantized graph to its fp32 graph (default: the quantizer's)
     distance_metrics: list[str] | None = None
     languages: list[str] | None = None
     prompts: dict[str, str] | None = None  # sentence-transformers' named prompts, e.g. {"query": "query: "}
@@ -138,7 +143,10 @@ class Settings:
     post_processors: tuple[PostProcessorSpec, ...]
     opset: int
     quantizer: str | None
+    quantizer_options: dict[str, Any]
+    quality_floor: float | None
     use_external_data: bool
+    external_data_threshold: int
     distance_metrics: tuple[str, ...]
     languages: tuple[str, ...]
     validate: bool
@@ -176,6 +184,12 @@ def resolve(
     if config.quantize_model and config.use_float16:
         raise ConfigError("quantize_model and use_float16 are both set", "choose INT8 (quantize_model) or FP16 (use_float16)")
     quantizer = "int8" if config.quantize_model else "fp16" if config.use_float16 else None
+    if quantizer is None and (config.quantize_options or config.quality_floor is not None):
+        raise ConfigError("quantize_options or quality_floor is set but nothing is quantized", "set quantize_model or use_float16")
+    if config.quality_floor is not None and not 0 < config.quality_floor <= 1:
+        raise ConfigError(f"quality_floor {config.quality_floor!r} is not a cosine in (0, 1]", "use e.g. 0.98")
+    if isinstance(config.external_data_threshold, bool) or not isinstance(config.external_data_threshold, int) or config.external_data_threshold < 0:
+        raise ConfigError(f"external_data_threshold {config.external_data_threshold!r} is not a size in bytes", "use a whole number >= 0")
     return Settings(
         tokenizer="(given)" if tokenizer_given else _tokenizer_name(config, source, plugins),
         max_seq_length=_max_seq_length(config, source),
@@ -184,7 +198,10 @@ def resolve(
         post_processors=tuple(post),
         opset=config.opset,
         quantizer=quantizer,
+        quantizer_options=dict(config.quantize_options or {}),
+        quality_floor=config.quality_floor,
         use_external_data=config.use_external_data,
+        external_data_threshold=config.external_data_threshold,
         distance_metrics=tuple(config.distance_metrics or config.preset.get("distance_metrics") or ("COSINE",)),
         languages=tuple(config.languages or config.preset.get("languages") or ()),
         validate=config.validate,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
-import io
 import warnings
 
 import onnx
@@ -11,6 +11,7 @@ import onnx
 from embedpipe import contract
 from embedpipe.errors import ExportError, ModelSourceError, UnsupportedModelError
 from embedpipe.source import ModelSource
+from embedpipe.weights import WeightFolder
 
 _SEQUENCE = "sequence"
 # Encoder-decoder families whose embedding comes from the encoder alone, as sentence-transformers loads them.
@@ -40,7 +41,7 @@ def _model_class(source: ModelSource, transformers: object) -> type:
         return getattr(transformers, _ENCODER_CLASSES[source.model_type])
     try:
         config = AutoConfig.from_pretrained(str(source.path), trust_remote_code=source.trust_remote_code)
-        return AutoModel._model_mapping[type(config)]  # noqa: SLF001 - public mapping, no instance needed
+        return AutoModel._model_mapping[type(config)]
     except (KeyError, ValueError) as exc:
         raise UnsupportedModelError(
             f"transformers has no encoder class for model type {source.model_type!r} of {source.name}",
@@ -67,35 +68,47 @@ def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
     return model.eval()
 
 
-def export_encoder(source: ModelSource, names: tuple[str, ...], *, opset: int = contract.DEFAULT_OPSET) -> onnx.ModelProto:
+def export_encoder(
+    source: ModelSource, names: tuple[str, ...], weights: WeightFolder | None = None, *, opset: int = contract.DEFAULT_OPSET
+) -> onnx.ModelProto:
     """The encoder stage as an ONNX model with a dynamic sequence length (batch fixed at 1).
 
     The legacy TorchScript exporter is used because it writes opset 17 directly; it may leave
     the model object changed, so it always gets a fresh model that nothing else uses. ``names``
-    are the tokenizer outputs it takes, as ``encoder_inputs`` gives them.
+    are the tokenizer outputs it takes, as ``encoder_inputs`` gives them. The export goes to a
+    file in ``weights`` (torch writes external data itself above 2 GB) and the returned proto
+    references its tensors there: the torch model is freed before the ONNX weights are read, so
+    the two are never both in memory after the export. Without ``weights`` the stage comes back
+    self-contained.
     """
+    if weights is None:
+        folder = WeightFolder()
+        try:
+            return folder.internalize(export_encoder(source, names, folder, opset=opset))
+        finally:
+            folder.cleanup()
     import torch
 
     model = load_encoder(source)
 
     class TokenEmbeddings(torch.nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, encoder: torch.nn.Module) -> None:
             super().__init__()
-            self.model = model
+            self.model = encoder
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return self.model(**dict(zip(names, tensors))).last_hidden_state
 
     fill = {contract.INPUT_IDS: 5, contract.ATTENTION_MASK: 1, contract.TOKEN_TYPE_IDS: 0}
     dummy = tuple(torch.full((1, 8), fill[name], dtype=torch.int64) for name in names)
-    buffer = io.BytesIO()
+    exported_file = weights.path / "encoder-export.onnx"
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                TokenEmbeddings(),
+                TokenEmbeddings(model),
                 dummy,
-                buffer,
+                str(exported_file),
                 input_names=list(names),
                 output_names=[contract.TOKEN_EMBEDDINGS],
                 dynamic_axes={name: {1: _SEQUENCE} for name in (*names, contract.TOKEN_EMBEDDINGS)},
@@ -108,6 +121,9 @@ def export_encoder(source: ModelSource, names: tuple[str, ...], *, opset: int = 
             f"torch.onnx could not export the encoder of {source.name}: {str(exc).splitlines()[0]}",
             "report the model type to embedpipe; try another opset with --opset",
         ) from exc
-    exported = onnx.load_model_from_string(buffer.getvalue())
+    del model, dummy
+    gc.collect()
+    exported = weights.externalize(onnx.load(str(exported_file), load_external_data=False), "encoder.dat")
+    exported_file.unlink()
     exported.ir_version = contract.DEFAULT_IR_VERSION
     return exported

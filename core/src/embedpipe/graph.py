@@ -66,10 +66,11 @@ def _rename_graph(graph: onnx.GraphProto, mapping: Mapping[str, str], prefix: st
         sparse.values.name = rename(sparse.values.name)
     for value in (*graph.input, *graph.output, *graph.value_info):
         value.name = rename(value.name)
-    for node in graph.node:
+    for index, node in enumerate(graph.node):
         node.input[:] = [rename(n) for n in node.input]
         node.output[:] = [rename(n) for n in node.output]
-        node.name = f"{prefix}{node.name}" if node.name else ""
+        # Every node gets a stage-prefixed name, so later passes can tell the stages apart.
+        node.name = f"{prefix}{node.name or f'{node.op_type}#{index}'}"
         for attribute in node.attribute:
             for sub in _subgraphs(attribute):
                 _rename_graph(sub, mapping, prefix)

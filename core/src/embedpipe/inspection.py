@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import onnx
+from onnx.external_data_helper import uses_external_data
 
 from embedpipe.errors import ExportError
 from embedpipe.oprule import check_op_rule
+from embedpipe.weights import tensor_bytes
 
 
 def _shape(value: onnx.ValueInfoProto) -> list[int | str]:
@@ -21,8 +23,17 @@ def _io(value: onnx.ValueInfoProto) -> dict[str, Any]:
     return {"name": value.name, "type": "string" if dtype == object else str(dtype), "shape": _shape(value)}
 
 
+def _external_data(model: onnx.ModelProto) -> dict[str, Any] | None:
+    """The tensors kept outside the .onnx file: how many, their bytes, the files they are in."""
+    external = [t for t in model.graph.initializer if uses_external_data(t)]
+    if not external:
+        return None
+    files = {e.value for t in external for e in t.external_data if e.key == "location"}
+    return {"tensors": len(external), "bytes": sum(tensor_bytes(t) for t in external), "files": sorted(files)}
+
+
 def describe(file: Path) -> dict[str, Any]:
-    """Inputs, outputs, opsets, op counts per domain, size, metadata and the op-rule verdict."""
+    """Inputs, outputs, opsets, op counts per domain, size, external data, metadata and the op-rule verdict."""
     try:
         model = onnx.load(str(file), load_external_data=False)
     except Exception as exc:  # protobuf raises DecodeError and others
@@ -31,6 +42,7 @@ def describe(file: Path) -> dict[str, Any]:
     return {
         "file": str(file),
         "bytes": file.stat().st_size,
+        "external_data": _external_data(model),
         "ir_version": model.ir_version,
         "opsets": {o.domain or "ai.onnx": o.version for o in model.opset_import},
         "inputs": [_io(v) for v in model.graph.input],

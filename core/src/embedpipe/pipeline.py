@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import onnx
 
@@ -21,10 +21,16 @@ from embedpipe.errors import ConfigError, ExportError, ValidationError
 from embedpipe.graph import Stage, compose
 from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
+from embedpipe.optimize import optimize_portably
 from embedpipe.plugins import PluginManager, get_plugin_manager
+from embedpipe.quality import DEFAULT_FLOOR, QualityReport, measure
 from embedpipe.samples import SAMPLES
 from embedpipe.source import ModelSource, load_source
 from embedpipe.validate import ValidationReport, compare, reference_model
+from embedpipe.weights import WeightFolder, has_external_data, weight_bytes
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 SETTINGS_KEY = "embedpipe.settings"
@@ -79,10 +85,15 @@ class ONNXPipeline:
             post_processors=list(post_processors)
             if post_processors is not None
             else [self.plugins.create("postprocessors", p.name, **p.options) for p in self.settings.post_processors],
-            quantizer=self.plugins.create("quantizers", self.settings.quantizer) if self.settings.quantizer else None,
+            quantizer=self.plugins.create("quantizers", self.settings.quantizer, **self.settings.quantizer_options)
+            if self.settings.quantizer
+            else None,
         )
         self._model: onnx.ModelProto | None = None
+        self._fp32_model: onnx.ModelProto | None = None  # the unquantized graph, kept as the quality reference
+        self._weights = WeightFolder()  # external tensors of the graphs being built; removed with the pipeline
         self.report: ValidationReport | None = None
+        self.quality: QualityReport | None = None
         self._export_report: ValidationReport | None = None  # the built-in samples' check, run once per pipeline
 
     # -- building ----------------------------------------------------------------------------
@@ -104,6 +115,12 @@ class ONNXPipeline:
             self._model = self._build()
         return self._model
 
+    def fp32_graph(self) -> onnx.ModelProto:
+        """The unquantized graph: ``build()`` itself unless a quantizer is configured (its weights may stay external)."""
+        self.build()
+        assert self._fp32_model is not None
+        return self._fp32_model
+
     def tokenizer_graph(self) -> onnx.ModelProto:
         """The tokenizer stage alone (string in, ids out), e.g. for a token-id comparison."""
         self._progress("building the tokenizer stage")
@@ -116,11 +133,35 @@ class ONNXPipeline:
         return self.components.tokenizer.build_graph(self.source, options)
 
     def _build(self) -> onnx.ModelProto:
-        settings, source = self.settings, self.source
-        opset = settings.opset
-        stages = [Stage("tokenizer/", self.tokenizer_graph())]
+        """Tokenizer + body (encoder, pooler, post-processors); a quantizer only ever sees the body.
+
+        Weights stay in the pipeline's weight folder while stages are composed; the finished graph
+        is made self-contained again unless it goes out as external data.
+        """
+        tokenizer = Stage("tokenizer/", self.tokenizer_graph())
+        body = self._body()
+        self._fp32_model = self._with_tokenizer(tokenizer, body)
+        model = self._fp32_model
+        if self.components.quantizer is not None:
+            self._progress("optimizing the body (portable, basic level)")
+            optimized = optimize_portably(self._weights.internalize(_copy(body)))
+            self._progress(f"quantizing ({self.settings.quantizer})")
+            quantized = self.components.quantizer.quantize(optimized)
+            model = self._with_tokenizer(tokenizer, self._weights.externalize(quantized, f"{self.settings.quantizer}.dat"))
+        if self.uses_external_data(model):
+            model = self._weights.externalize(model, "graph.dat")  # the other stages' tensors too
+        else:
+            model = self._weights.internalize(model)
+        if self.components.quantizer is None:
+            self._fp32_model = model
+        self._check(model)
+        return model
+
+    def _body(self) -> onnx.ModelProto:
+        """Encoder, pooler and post-processors composed: the tokenizer's outputs in, ``embedding`` out."""
+        source, opset = self.source, self.settings.opset
         self._progress("exporting the encoder with torch.onnx")
-        stages.append(Stage("encoder/", export_encoder(source, self.encoder_inputs, opset=opset)))
+        stages = [Stage("encoder/", export_encoder(source, self.encoder_inputs, self._weights, opset=opset))]
         stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))
         previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size
         for index, post in enumerate(self.components.post_processors):
@@ -134,25 +175,40 @@ class ONNXPipeline:
             stages.append(stage)
             previous, dim = output, post.output_dim(dim)
         if previous == contract.SENTENCE_EMBEDDING:
-            stages[2].wiring = {contract.SENTENCE_EMBEDDING: contract.EMBEDDING}
+            stages[1].wiring = {contract.SENTENCE_EMBEDDING: contract.EMBEDDING}
         self._progress("composing the graph")
+        return compose(stages, inputs=self.encoder_inputs, outputs=[contract.EMBEDDING], opset=opset, name="body")
+
+    def _with_tokenizer(self, tokenizer: Stage, body: onnx.ModelProto) -> onnx.ModelProto:
+        """The whole string-in, vector-out graph, with the settings recorded in its metadata."""
         model = compose(
-            stages,
+            [tokenizer, Stage("", body)],
             inputs=[contract.TEXT],
             outputs=[contract.EMBEDDING],
-            opset=opset,
-            doc=f"embedpipe: {source.name} as one string-in, vector-out graph",
+            opset=self.settings.opset,
+            doc=f"embedpipe: {self.source.name} as one string-in, vector-out graph",
         )
-        onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self.settings_properties()), "embedpipe.source": source.name})
-        if self.components.quantizer is not None:
-            self._progress(f"quantizing ({settings.quantizer})")
-            model = self.components.quantizer.quantize(model)
-        self._check(model)
+        onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self.settings_properties()), "embedpipe.source": self.source.name})
         return model
 
+    def uses_external_data(self, model: onnx.ModelProto) -> bool:
+        """Whether ``model`` goes out as external data: asked for, or its weights are above the threshold."""
+        return self.settings.use_external_data or weight_bytes(model) > self.settings.external_data_threshold
+
+    def open_session(self, model: onnx.ModelProto | None = None) -> ort.InferenceSession:
+        """An ONNX Runtime session on ``model`` (default: the built graph), external data included."""
+        from embedpipe.runtime import open_session
+
+        model = self.build() if model is None else model
+        if has_external_data(model):
+            return open_session(self._weights.graph_file(model, f"session-{id(model)}"))
+        return open_session(model)
+
     def _check(self, model: onnx.ModelProto) -> None:
+        # With external data the checker reads the graph beside its tensor files (it checks those exist).
+        checked = str(self._weights.graph_file(model, "check")) if has_external_data(model) else model
         try:
-            onnx.checker.check_model(model)
+            onnx.checker.check_model(checked)
         except onnx.checker.ValidationError as exc:
             raise ExportError(f"the composed graph is not valid ONNX: {str(exc).splitlines()[0]}", "a stage broke the contract") from exc
         assert_op_rule(model)
@@ -180,27 +236,55 @@ class ONNXPipeline:
 
     # -- validation --------------------------------------------------------------------------
     def validate(self, texts: Sequence[str] | None = None, *, model: onnx.ModelProto | Path | None = None) -> ValidationReport:
-        """Compare a graph (default: this pipeline's) with sentence-transformers on ``texts``.
+        """Compare a graph (default: this pipeline's fp32 graph) with sentence-transformers on ``texts``.
 
-        ``texts`` defaults to the built-in hard samples.
+        ``texts`` defaults to the built-in hard samples. A quantized pipeline's fp32 graph is what
+        proves the conversion; the quantized graph is measured against it by ``measure_quality``.
         """
         from embedpipe.runtime import open_session
 
-        model = self.build() if model is None else model
+        model = self.fp32_graph() if model is None else model
         self._progress("validating against sentence-transformers")
         reference = reference_model(self.source, self.settings, self.components.pooler, self.components.post_processors)
+        session = open_session(model) if isinstance(model, Path) else self.open_session(model)
         self.report = compare(
-            open_session(model),
+            session,
             reference,
             list(SAMPLES if texts is None else texts),
             limitations=self.components.tokenizer.limitations,
         )
         return self.report
 
+    def measure_quality(self) -> QualityReport | None:
+        """The quantized graph against the fp32 graph (None when nothing is quantized); see ``embedpipe.quality``."""
+        model, fp32 = self.build(), self.fp32_graph()
+        if self.components.quantizer is None:
+            return None
+        self._progress(f"measuring {self.settings.quantizer} against fp32")
+        floor = self.settings.quality_floor
+        if floor is None:
+            floor = getattr(self.components.quantizer, "quality_floor", DEFAULT_FLOOR)
+        self.quality = measure(
+            self.open_session(fp32),
+            self.open_session(model),
+            SAMPLES,
+            quantizer=self.settings.quantizer or "quantizer",
+            floor=floor,
+            weight_bytes=weight_bytes(model),
+            fp32_weight_bytes=weight_bytes(fp32),
+        )
+        return self.quality
+
     # -- export ------------------------------------------------------------------------------
-    def export2file(self, name: str, output_dir: str | os.PathLike[str] = ".", *, sink: str | Sink = "file", **options: Any) -> Path:
-        """Write ``<output_dir>/<name>.onnx`` after validation (unless the config turns it off)."""
+    def export2file(self, name: str, output_dir: str | os.PathLike[str] = ".", *, sink: str | Sink | None = None, **options: Any) -> Path:
+        """Write ``<output_dir>/<name>.onnx`` after validation (unless the config turns it off).
+
+        A graph with external data goes out as ``<name>.zip`` (the ``zip`` sink: ``.onnx``,
+        ``.dat`` and the ``_external_data.json`` description), as OML4Py's export2file does.
+        """
         check_export_name(name)
+        if sink is None:
+            sink = "zip" if has_external_data(self.build()) else "file"
         paths = self._write(sink, name, Path(output_dir), **options)
         return paths[0]
 
@@ -229,7 +313,16 @@ class ONNXPipeline:
                     f"the graph differs from sentence-transformers ({len(report.failures)} of {len(report.results)} lines failed)",
                     "see the report above; nothing was written (--no-validate writes anyway)",
                 )
+            quality = self.quality or self.measure_quality()
+            if quality is not None and not quality.ok:
+                raise ValidationError(
+                    f"{quality.quantizer} moves the vectors too far: mean cosine {quality.mean_cosine:.5f} to the fp32 graph "
+                    f"is below the floor {quality.floor}",
+                    "try other quantize_options (e.g. per_channel), lower quality_floor, or do not quantize; nothing was written",
+                )
         writer = self.plugins.create("sinks", sink) if isinstance(sink, str) else sink
+        if has_external_data(model):
+            options["weights_dir"] = self._weights.path
         self._progress("writing")
         return writer.write(model, name, output_dir, **options)
 
@@ -241,3 +334,8 @@ def pipeline_for_graph(file: Path, reference: str, *, progress: Progress | None 
         raise ConfigError(f"{file} carries no embedpipe settings", "validate graphs that embedpipe produced")
     return ONNXPipeline(reference, ONNXPipelineConfig(**json.loads(props[SETTINGS_KEY])), progress=progress)
 
+
+def _copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    copied = onnx.ModelProto()
+    copied.CopyFrom(model)
+    return copied

@@ -1,0 +1,1 @@
+"""First-party quantizers for embedpipe: ``int8`` (dynamic, onnxruntime.quantization) and ``fp16``."""
