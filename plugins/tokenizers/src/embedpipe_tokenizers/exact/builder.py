@@ -14,12 +14,12 @@ import numpy as np
 import onnx
 from embedpipe import contract
 from embedpipe.errors import ConfigError
-from onnx import TensorProto, helper
 
-from embedpipe_tokenizers.exact.graph import ML_DOMAIN, MS_DOMAIN, GraphBuilder
+from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.library import check_context_free, normalize_all
+from embedpipe_tokenizers.exact.outputs import stage_model, template_outputs
 from embedpipe_tokenizers.exact.pieces import build_piece_tables, matchable_entries
-from embedpipe_tokenizers.exact.spec import Template, read_spec
+from embedpipe_tokenizers.exact.spec import read_spec
 from embedpipe_tokenizers.exact.specials import SpecialTable, check_added_tokens, match_specials, special_table
 from embedpipe_tokenizers.exact.tables import SPACE_ITEM, CharTables, build_char_tables
 from embedpipe_tokenizers.exact.wordpiece import wordpiece_ids
@@ -30,44 +30,13 @@ MIN_OPSET = 13  # Unsqueeze/Squeeze/Slice with tensor axes
 
 def _normalized_items(g: GraphBuilder, text: str, chars: CharTables, specials: SpecialTable | None) -> str:
     """Raw string -> the normalized item stream [M], special tokens already in place."""
-    split = g.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""])
-    row = g.label_encoder(g.flatten(split), chars.keys, chars.key_rows, chars.default_row, "char_rows")
+    row = g.label_encoder(g.characters(text), chars.keys, chars.key_rows, chars.default_row, "char_rows")
     if specials is not None:
         code = g.take(g.const(chars.row_special, "row_special"), row)
         special_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), specials)
         row = g.where(inside, special_row, row)
     items = g.flatten(g.op("Gather", g.const(chars.row_items, "row_items"), row))  # [N * K]
     return g.compress(items, g.op("Not", g.op("Equal", items, g.scalar(0))))
-
-
-def _outputs(g: GraphBuilder, body: str, template: Template, with_token_type_ids: bool) -> list[str]:
-    ids = g.concat(
-        [
-            g.const(np.array(template.prefix_ids, np.int64), "prefix"),
-            body,
-            g.const(np.array(template.suffix_ids, np.int64), "suffix"),
-        ]
-    )
-    g.nodes.append(helper.make_node("Unsqueeze", [ids, g.scalar(0, shape=(1,))], [contract.INPUT_IDS]))
-    shape = g.op("Shape", contract.INPUT_IDS)
-    g.nodes.append(
-        helper.make_node(
-            "ConstantOfShape", [shape], [contract.ATTENTION_MASK], value=helper.make_tensor("one", TensorProto.INT64, [1], [1])
-        )
-    )
-    names = [contract.INPUT_IDS, contract.ATTENTION_MASK]
-    if with_token_type_ids:
-        body_types = g.op("Add", g.op("Mul", body, g.scalar(0)), g.scalar(template.body_type))
-        types = g.concat(
-            [
-                g.const(np.array(template.prefix_types, np.int64), "prefix_types"),
-                body_types,
-                g.const(np.array(template.suffix_types, np.int64), "suffix_types"),
-            ]
-        )
-        g.nodes.append(helper.make_node("Unsqueeze", [types, g.scalar(0, shape=(1,))], [contract.TOKEN_TYPE_IDS]))
-        names.append(contract.TOKEN_TYPE_IDS)
-    return names
 
 
 def build_exact_wordpiece_graph(
@@ -110,18 +79,6 @@ def build_exact_wordpiece_graph(
     max_chars = spec.model.max_input_chars_per_word
     items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, specials), max_body, max_chars)
     body = g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, max_body + 1)
-    outputs = _outputs(g, body, spec.template, with_token_type_ids)
+    outputs = template_outputs(g, body, spec.template, with_token_type_ids)
 
-    graph = helper.make_graph(
-        g.nodes,
-        "exact_wordpiece_tokenizer",
-        [helper.make_tensor_value_info(contract.TEXT, TensorProto.STRING, [1])],
-        [helper.make_tensor_value_info(name, TensorProto.INT64, [1, "sequence"]) for name in outputs],
-        initializer=g.initializers,
-    )
-    opsets = [helper.make_opsetid("", opset), helper.make_opsetid(ML_DOMAIN, 2), helper.make_opsetid(MS_DOMAIN, 1)]
-    model = helper.make_model(
-        graph, opset_imports=opsets, ir_version=contract.DEFAULT_IR_VERSION, producer_name="embedpipe-tokenizers"
-    )
-    onnx.checker.check_model(model)
-    return model
+    return stage_model(g, "exact_wordpiece_tokenizer", outputs)

@@ -7,12 +7,12 @@ instead of hand-made NodeProtos keeps each step readable, and keeps the opset 17
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 ML_DOMAIN = "ai.onnx.ml"
 MS_DOMAIN = "com.microsoft"
@@ -29,6 +29,39 @@ class GraphBuilder:
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
         self._scalars: dict[tuple[Any, str], str] = {}
+
+    def subgraph(self, prefix: str) -> GraphBuilder:
+        """A builder for a Loop body: its own nodes, but constants go to this graph (the body reads
+        them from the outer scope, which every ONNX Runtime version accepts)."""
+        body = GraphBuilder(self.opset, f"{self.prefix}/{prefix}")
+        body.initializers = self.initializers
+        body._scalars = self._scalars
+        return body
+
+    def loop(self, state: str, round_: Callable[[GraphBuilder, str], tuple[str, str]], hint: str) -> str:
+        """Repeat ``round_`` (state -> (go on?, next state)) on one int64 tensor until it says stop.
+
+        The state's shape may change from round to round. The first round always runs.
+        """
+        body = self.subgraph(hint)
+        carried = f"{body.prefix}/state_in"
+        go_on, state_out = round_(body, carried)
+        cond_out = body.op("Identity", go_on, hint="cond_out")
+        state_final = body.op("Identity", state_out, hint="state_out")
+        graph = helper.make_graph(
+            body.nodes,
+            hint,
+            [
+                helper.make_tensor_value_info(f"{body.prefix}/iteration", TensorProto.INT64, []),
+                helper.make_tensor_value_info(f"{body.prefix}/cond_in", TensorProto.BOOL, []),
+                helper.make_tensor_value_info(carried, TensorProto.INT64, None),
+            ],
+            [
+                helper.make_tensor_value_info(cond_out, TensorProto.BOOL, []),
+                helper.make_tensor_value_info(state_final, TensorProto.INT64, None),
+            ],
+        )
+        return self.op("Loop", "", self.scalar(True, bool), state, hint=hint, body=graph)
 
     def _name(self, hint: str) -> str:
         self._count += 1
@@ -53,6 +86,18 @@ class GraphBuilder:
         out = self._name(hint or op_type.lower())
         self.nodes.append(helper.make_node(op_type, list(inputs), [out], domain=domain, **attrs))
         return out
+
+    def characters(self, text: str) -> str:
+        """The string tensor [1] as its Unicode code points [N], one string each (NUL, newlines and
+        combining marks included; the empty string gives none)."""
+        split = self.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""])
+        return self.flatten(split)
+
+    def ops(self, op_type: str, *inputs: str, outputs: int, hint: str | None = None, **attrs: Any) -> list[str]:
+        """Append one node with several outputs and return their names."""
+        names = [self._name(hint or op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, **attrs))
+        return names
 
     # Ops whose signature depends on the opset, or that are spelled often enough to deserve a name.
 

@@ -8,6 +8,7 @@ UnsupportedModelError instead of being approximated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,12 @@ def _check_normalizer(config: dict[str, Any], do_lower_case: bool | None) -> dic
     return normalizer
 
 
-def _template(config: dict[str, Any], token_ids: dict[str, int]) -> Template:
-    post = config.get("post_processor")
+def parse_template(
+    post: dict[str, Any] | None, token_ids: dict[str, int], unsupported: Callable[[str, str], Exception], op_fix: str
+) -> Template:
+    """The single-sequence part of a Bert/Roberta/Template post-processor (or none). ``unsupported``
+    builds the refusal from a reason and a fix; ``op_fix`` is the fix for templates of the family
+    that the graph does not reproduce."""
     if post is None:
         return Template((), (), 0, (), ())
     kind = post.get("type")
@@ -101,7 +106,7 @@ def _template(config: dict[str, Any], token_ids: dict[str, int]) -> Template:
         (_, cls_id), (_, sep_id) = post["cls"], post["sep"]
         return Template((int(cls_id),), (0,), 0, (int(sep_id),), (0,))
     if kind != "TemplateProcessing":
-        raise _unsupported(f"post-processor {kind!r}")
+        raise unsupported(f"post-processor {kind!r}", FIX)
     specials = post.get("special_tokens", {})
     before: list[tuple[int, int]] = []
     after: list[tuple[int, int]] = []
@@ -109,14 +114,14 @@ def _template(config: dict[str, Any], token_ids: dict[str, int]) -> Template:
     for piece in post["single"]:
         if "Sequence" in piece:
             if body_type is not None or piece["Sequence"]["id"] != "A":
-                raise _unsupported("a single-sequence template with other than one sequence A", BERT_OP_FIX)
+                raise unsupported("a single-sequence template with other than one sequence A", op_fix)
             body_type = int(piece["Sequence"]["type_id"])
             continue
         name, type_id = piece["SpecialToken"]["id"], int(piece["SpecialToken"]["type_id"])
         ids = specials[name]["ids"] if name in specials else [token_ids[name]]
         (before if body_type is None else after).extend((int(i), type_id) for i in ids)
     if body_type is None:
-        raise _unsupported("a single-sequence template without sequence A", BERT_OP_FIX)
+        raise unsupported("a single-sequence template without sequence A", op_fix)
     return Template(
         tuple(i for i, _ in before),
         tuple(t for _, t in before),
@@ -124,6 +129,32 @@ def _template(config: dict[str, Any], token_ids: dict[str, int]) -> Template:
         tuple(i for i, _ in after),
         tuple(t for _, t in after),
     )
+
+
+def read_added_tokens(config: dict[str, Any]) -> tuple[AddedToken, ...]:
+    return tuple(
+        AddedToken(
+            t["content"],
+            int(t["id"]),
+            bool(t.get("normalized", False)),
+            bool(t.get("lstrip", False)),
+            bool(t.get("rstrip", False)),
+            bool(t.get("single_word", False)),
+        )
+        for t in config.get("added_tokens") or ()
+        if t.get("content")
+    )
+
+
+def load_library_tokenizer(config: dict[str, Any], tokenizer_json: Path) -> Tokenizer:
+    """The (possibly edited) configuration as the tokenizers library loads it."""
+    try:
+        return Tokenizer.from_str(json.dumps(config))
+    except Exception as error:  # the library's own parse errors carry no type of their own
+        raise ModelSourceError(
+            f"{tokenizer_json} cannot be read by the tokenizers library ({str(error).splitlines()[0]})",
+            "check that the file is a complete tokenizer.json",
+        ) from error
 
 
 def read_spec(tokenizer_json: Path, do_lower_case: bool | None) -> TokenizerSpec:
@@ -147,24 +178,8 @@ def read_spec(tokenizer_json: Path, do_lower_case: bool | None) -> TokenizerSpec
     wordpiece = WordPieceModel(
         vocab, vocab[unk], model.get("continuing_subword_prefix") or "", int(model.get("max_input_chars_per_word", 100))
     )
-    added = tuple(
-        AddedToken(
-            t["content"],
-            int(t["id"]),
-            bool(t.get("normalized", False)),
-            bool(t.get("lstrip", False)),
-            bool(t.get("rstrip", False)),
-            bool(t.get("single_word", False)),
-        )
-        for t in config.get("added_tokens") or ()
-        if t.get("content")
+    added = read_added_tokens(config)
+    template = parse_template(
+        config.get("post_processor"), {**vocab, **{t.content: t.id for t in added}}, _unsupported, BERT_OP_FIX
     )
-    template = _template(config, {**vocab, **{t.content: t.id for t in added}})
-    try:
-        tokenizer = Tokenizer.from_str(json.dumps(config))
-    except Exception as error:  # the library's own parse errors carry no type of their own
-        raise ModelSourceError(
-            f"{tokenizer_json} cannot be read by the tokenizers library ({str(error).splitlines()[0]})",
-            "check that the file is a complete tokenizer.json",
-        ) from error
-    return TokenizerSpec(tokenizer, wordpiece, added, template)
+    return TokenizerSpec(load_library_tokenizer(config, tokenizer_json), wordpiece, added, template)

@@ -61,30 +61,26 @@ def _can_overlap(a: str, b: str) -> bool:
     return False
 
 
-def check_added_tokens(tokens: Sequence[AddedToken]) -> None:
-    """Refuse flag combinations the graph does not reproduce, each with a one-line reason."""
+def check_added_tokens(
+    tokens: Sequence[AddedToken], *, graph: str = "the exact WordPiece graph", fix: str = BERT_OP_FIX, normalized_ok: bool = False
+) -> None:
+    """Refuse flag combinations ``graph`` does not reproduce, each with a one-line reason and ``fix``.
+    ``normalized_ok``: the model has no normalizer, so normalized tokens match the raw text too."""
     for t in tokens:
-        if t.normalized:
-            raise UnsupportedModelError(
-                f"added token {t.content!r} has normalized=true, which the exact WordPiece graph does not implement", BERT_OP_FIX
-            )
+        if t.normalized and not normalized_ok:
+            raise UnsupportedModelError(f"added token {t.content!r} has normalized=true, which {graph} does not implement", fix)
         if t.single_word:
-            raise UnsupportedModelError(
-                f"added token {t.content!r} has single_word=true, which the exact WordPiece graph does not implement", BERT_OP_FIX
-            )
+            raise UnsupportedModelError(f"added token {t.content!r} has single_word=true, which {graph} does not implement", fix)
     for a in tokens:
         for b in tokens:
             if _can_overlap(a.content, b.content):
                 raise UnsupportedModelError(
-                    f"added tokens {a.content!r} and {b.content!r} can overlap in a text, "
-                    "which the exact WordPiece graph does not implement",
-                    BERT_OP_FIX,
+                    f"added tokens {a.content!r} and {b.content!r} can overlap in a text, which {graph} does not implement", fix
                 )
     if any(t.rstrip for t in tokens) and any(t.content[0].isspace() for t in tokens):
         raise UnsupportedModelError(
-            "an added token starts with whitespace while another strips whitespace on "
-            "its right, which the exact WordPiece graph does not implement",
-            BERT_OP_FIX,
+            f"an added token starts with whitespace while another strips whitespace on its right, which {graph} does not implement",
+            fix,
         )
 
 

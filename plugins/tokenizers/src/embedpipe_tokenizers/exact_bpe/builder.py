@@ -1,0 +1,76 @@
+"""The public entry point: a byte-level BPE tokenizer.json (GPT2, RoBERTa) as one ONNX tokenizer stage.
+
+The graph uses standard ONNX ops (a Loop for the merge rounds), ``ai.onnx.ml.LabelEncoder`` and
+``com.microsoft.Tokenizer`` only, which Oracle Database's embedded ONNX Runtime accepts, and gives
+the ids Hugging Face gives, truncation included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from embedpipe import contract
+from embedpipe.errors import ConfigError
+
+from embedpipe_tokenizers.exact.graph import GraphBuilder
+from embedpipe_tokenizers.exact.outputs import stage_model, template_outputs
+from embedpipe_tokenizers.exact.specials import special_table
+from embedpipe_tokenizers.exact_bpe.classes import build_char_table
+from embedpipe_tokenizers.exact_bpe.merges import merge_words, symbol_stream
+from embedpipe_tokenizers.exact_bpe.spec import BpeSpec, read_bpe_spec
+from embedpipe_tokenizers.exact_bpe.words import AddedTokens, first_words
+
+MIN_OPSET = 13  # Unsqueeze/Squeeze/Slice with tensor axes
+
+
+def _added_tokens(spec: BpeSpec, special_chars: dict[str, int]) -> AddedTokens | None:
+    tokens = spec.added_tokens
+    if not tokens:
+        return None
+    return AddedTokens(
+        special_table(tokens, special_chars, first_row=1),
+        np.array([t.id for t in tokens], np.int64),
+        np.array([t.lstrip for t in tokens], bool),
+        np.array([t.rstrip for t in tokens], bool),
+    )
+
+
+def build_exact_bpe_graph(
+    tokenizer_json: Path,
+    max_length: int,
+    *,
+    with_token_type_ids: bool = False,
+    prefix: str = "",
+    opset: int = contract.DEFAULT_OPSET,
+) -> onnx.ModelProto:
+    """The tokenizer stage for a byte-level BPE model: ``input`` string [1] -> int64 [1, S] outputs.
+
+    Ids equal ``tokenizers.Tokenizer.from_file(tokenizer_json)`` on ``prefix + input`` with
+    truncation to ``max_length`` (special tokens kept). Raises UnsupportedModelError for what the
+    graph cannot reproduce exactly.
+    """
+    if not MIN_OPSET <= opset <= contract.MAX_OPSET:
+        raise ConfigError(f"opset {opset} is not supported", f"use an opset from {MIN_OPSET} to {contract.MAX_OPSET}")
+    spec = read_bpe_spec(Path(tokenizer_json))
+    max_body = max_length - spec.template.added
+    if max_body < 0:
+        raise ConfigError(
+            f"max_length {max_length} leaves no room for the {spec.template.added} special tokens", "use a larger max_length"
+        )
+    special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
+    g = GraphBuilder(opset)
+    words = first_words(
+        g,
+        contract.TEXT,
+        build_char_table(special_chars),
+        _added_tokens(spec, special_chars),
+        add_prefix_space=spec.add_prefix_space,
+        use_regex=spec.use_regex,
+        max_words=max_body,
+        prefix=prefix,
+    )
+    stream = symbol_stream(g, words.cp, words.token, words.word_start, spec.byte_ids)
+    body = g.slice(merge_words(g, stream, spec.merges, spec.id_bound), 0, max_body)
+    return stage_model(g, "exact_bpe_tokenizer", template_outputs(g, body, spec.template, with_token_type_ids))
