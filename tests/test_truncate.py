@@ -95,3 +95,25 @@ def test_a_dim_wider_than_the_embedding_names_the_limit(minilm_dir: Path) -> Non
     with pytest.raises(ConfigError, match="use at most 384") as caught:
         ONNXPipeline(minilm_dir, _chain(385)).build()
     assert "\n" not in str(caught.value)
+
+
+def test_the_truncate_dim_property_and_cli_flag_build_the_same_chain(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+    from sentence_transformers import SentenceTransformer
+
+    from embedpipe.cli import main
+
+    folder = tiny_model("bert-uncased")
+    pipe = ONNXPipeline(folder, ONNXPipelineConfig(truncate_dim=8))
+    assert [p.name for p in pipe.settings.post_processors] == ["truncate", "normalize"]
+    out = tmp_path / "m.onnx"
+    result = CliRunner().invoke(main, ["convert", str(folder), "-o", str(out), "--truncate-dim", "8", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["dimension"] == 8 and json.loads(result.stdout)["validation"]["ok"]
+    texts = list(SAMPLES)
+    got = embed(open_session(out), texts)
+    want = SentenceTransformer(str(folder), device="cpu", truncate_dim=8).encode(texts)
+    cos = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() >= MIN_COSINE

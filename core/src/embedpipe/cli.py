@@ -107,6 +107,10 @@ def main(strict_plugins: bool) -> None:
 )
 @click.option("--quality-floor", type=float, help="Least mean cosine to the fp32 graph a quantized export must keep.")
 @click.option("--external-data", "use_external_data", is_flag=True, help="Write the weights as external data (a .zip of .onnx, .dat, .json).")
+@click.option("--prompt", help="Text put before every input inside the graph, as encode(prompt=...) does (needs embedpipe-prompts).")
+@click.option("--prompt-name", help="One of the model's named prompts, e.g. query (needs embedpipe-prompts).")
+@click.option("--truncate-dim", type=int, help="Matryoshka: keep the first N dimensions (normalized again if the model normalizes).")
+@click.option("--batch", is_flag=True, help="A client-side graph taking string [N] and giving [N, D] (not for Oracle).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to pin.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the model's own Python code (only for models you trust).")
 @click.option("--no-validate", is_flag=True, help="Skip the parity check against sentence-transformers.")
@@ -253,7 +257,7 @@ def plugins(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @_user_errors
 def inspect(file: Path, as_json: bool) -> None:
-    """Show a graph's inputs, outputs, opsets, ops, size and metadata."""
+    """Show a graph's inputs, outputs, opsets, ops, size, metadata and build manifest."""
     from embedpipe.inspection import describe
 
     info = describe(file)
@@ -261,7 +265,8 @@ def inspect(file: Path, as_json: bool) -> None:
         _emit_json(info)
         return
     for key, value in info.items():
-        out.print(f"[bold]{key}[/]: {value}", highlight=False)
+        shown = json.dumps(value, indent=2, ensure_ascii=False) if key == "manifest" and value else value
+        out.print(f"[bold]{key}[/]: {shown}", highlight=False)
 
 
 @main.command()

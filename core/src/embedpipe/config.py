@@ -150,6 +150,8 @@ class Settings:
     distance_metrics: tuple[str, ...]
     languages: tuple[str, ...]
     validate: bool
+    prefix: str = ""  # the prompt the graph puts before every input
+    batch: bool = False  # string [N] -> [N, D] (client-side only)
 
     @property
     def normalizes(self) -> bool:
@@ -178,9 +180,7 @@ def resolve(
         post.append(PostProcessorSpec("normalize", {}))
     elif config.normalize is False:
         post = [p for p in post if p.name != "normalize"]
-    for unbuilt in ("prompt", "prompt_name", "truncate_dim", "batch"):
-        if getattr(config, unbuilt):
-            raise ConfigError(f"config property {unbuilt!r} is not built yet", f"leave {unbuilt} unset")
+    post = _with_truncation(post, config.truncate_dim)
     if config.quantize_model and config.use_float16:
         raise ConfigError("quantize_model and use_float16 are both set", "choose INT8 (quantize_model) or FP16 (use_float16)")
     quantizer = "int8" if config.quantize_model else "fp16" if config.use_float16 else None
@@ -205,7 +205,43 @@ def resolve(
         distance_metrics=tuple(config.distance_metrics or config.preset.get("distance_metrics") or ("COSINE",)),
         languages=tuple(config.languages or config.preset.get("languages") or ()),
         validate=config.validate,
+        prefix=_prefix(config, source, plugins),
+        batch=_batch(config, quantizer),
     )
+
+
+def _with_truncation(post: list[PostProcessorSpec], truncate_dim: int | None) -> list[PostProcessorSpec]:
+    """Matryoshka: keep the first ``truncate_dim`` dimensions, then normalize again if the chain normalizes.
+
+    ``SentenceTransformer(truncate_dim=k)`` cuts after the whole chain; cutting before the final
+    normalization gives the same direction and keeps the vector unit length.
+    """
+    if truncate_dim is None:
+        return post
+    truncate = PostProcessorSpec("truncate", {"dim": truncate_dim})
+    if post and post[-1].name == "normalize":
+        return [*post[:-1], truncate, post[-1]]
+    return [*post, truncate, *([PostProcessorSpec("normalize", {})] if any(p.name == "normalize" for p in post) else [])]
+
+
+def _prefix(config: ONNXPipelineConfig, source: ModelSource, plugins: PluginManager) -> str:
+    """The prompt a plugin resolves for this model and config (``embedpipe-prompts``), or ""."""
+    prefix = plugins.text_prefix(source, config)
+    if prefix is None and (config.prompt or config.prompt_name):
+        raise ConfigError(
+            "a prompt is configured but no installed plugin puts prompts into the graph",
+            "install embedpipe-prompts (contrib/prompts)",
+        )
+    return prefix or ""
+
+
+def _batch(config: ONNXPipelineConfig, quantizer: str | None) -> bool:
+    if config.batch and quantizer == "int8":
+        raise ConfigError(
+            "batch and INT8 cannot go together: dynamic quantization scales each batch as a whole, so a row would depend on its neighbours",
+            "drop batch, or use FP16 (use_float16) for a batched graph",
+        )
+    return bool(config.batch)
 
 
 def _declared_or_preset(key: str, declared: Any, preset: dict[str, Any], source: ModelSource) -> Any:

@@ -14,6 +14,7 @@ from embedpipe.source import ModelSource
 from embedpipe.weights import WeightFolder
 
 _SEQUENCE = "sequence"
+_BATCH = "batch"
 # Encoder-decoder families whose embedding comes from the encoder alone, as sentence-transformers loads them.
 _ENCODER_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
 
@@ -69,9 +70,15 @@ def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
 
 
 def export_encoder(
-    source: ModelSource, names: tuple[str, ...], weights: WeightFolder | None = None, *, opset: int = contract.DEFAULT_OPSET
+    source: ModelSource,
+    names: tuple[str, ...],
+    weights: WeightFolder | None = None,
+    *,
+    opset: int = contract.DEFAULT_OPSET,
+    dynamic_batch: bool = False,
 ) -> onnx.ModelProto:
-    """The encoder stage as an ONNX model with a dynamic sequence length (batch fixed at 1).
+    """The encoder stage as an ONNX model with a dynamic sequence length (and batch, if asked: the
+    batched client graph; traced with two rows so nothing is specialised to one).
 
     The legacy TorchScript exporter is used because it writes opset 17 directly; it may leave
     the model object changed, so it always gets a fresh model that nothing else uses. ``names``
@@ -84,7 +91,7 @@ def export_encoder(
     if weights is None:
         folder = WeightFolder()
         try:
-            return folder.internalize(export_encoder(source, names, folder, opset=opset))
+            return folder.internalize(export_encoder(source, names, folder, opset=opset, dynamic_batch=dynamic_batch))
         finally:
             folder.cleanup()
     import torch
@@ -100,7 +107,9 @@ def export_encoder(
             return self.model(**dict(zip(names, tensors))).last_hidden_state
 
     fill = {contract.INPUT_IDS: 5, contract.ATTENTION_MASK: 1, contract.TOKEN_TYPE_IDS: 0}
-    dummy = tuple(torch.full((1, 8), fill[name], dtype=torch.int64) for name in names)
+    rows = 2 if dynamic_batch else 1
+    dummy = tuple(torch.full((rows, 8), fill[name], dtype=torch.int64) for name in names)
+    axes = {0: _BATCH, 1: _SEQUENCE} if dynamic_batch else {1: _SEQUENCE}
     exported_file = weights.path / "encoder-export.onnx"
     try:
         with torch.no_grad(), warnings.catch_warnings():
@@ -111,7 +120,7 @@ def export_encoder(
                 str(exported_file),
                 input_names=list(names),
                 output_names=[contract.TOKEN_EMBEDDINGS],
-                dynamic_axes={name: {1: _SEQUENCE} for name in (*names, contract.TOKEN_EMBEDDINGS)},
+                dynamic_axes={name: axes for name in (*names, contract.TOKEN_EMBEDDINGS)},
                 opset_version=opset,
                 do_constant_folding=True,
                 dynamo=False,

@@ -9,6 +9,7 @@ from typing import Any
 import onnx
 from onnx.external_data_helper import uses_external_data
 
+from embedpipe import manifest
 from embedpipe.errors import ExportError
 from embedpipe.oprule import check_op_rule
 from embedpipe.weights import tensor_bytes
@@ -33,7 +34,8 @@ def _external_data(model: onnx.ModelProto) -> dict[str, Any] | None:
 
 
 def describe(file: Path) -> dict[str, Any]:
-    """Inputs, outputs, opsets, op counts per domain, size, external data, metadata and the op-rule verdict."""
+    """Inputs, outputs, opsets, op counts per domain, size, external data, metadata, the build
+    manifest (what went in) and the op-rule verdict."""
     try:
         model = onnx.load(str(file), load_external_data=False)
     except Exception as exc:  # protobuf raises DecodeError and others
@@ -48,6 +50,7 @@ def describe(file: Path) -> dict[str, Any]:
         "inputs": [_io(v) for v in model.graph.input],
         "outputs": [_io(v) for v in model.graph.output],
         "ops": dict(sorted(ops.items())),
-        "metadata": {p.key: p.value for p in model.metadata_props},
+        "metadata": {p.key: p.value for p in model.metadata_props if p.key != manifest.MANIFEST_KEY},
+        "manifest": manifest.read(model),
         "oracle_op_rule": check_op_rule(model) or "ok",
     }

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 import onnx
 
 from embedpipe import contract
+from embedpipe.batching import batched
 from embedpipe.components import Pooler, PostProcessor, Quantizer, Sink, Tokenizer, TokenizerOptions
 from embedpipe.config import ONNXPipelineConfig, Settings, resolve
 from embedpipe.encoder import encoder_inputs, export_encoder
 from embedpipe.errors import ConfigError, ExportError, ValidationError
 from embedpipe.graph import Stage, compose
+from embedpipe.manifest import attach, build_manifest
 from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
 from embedpipe.optimize import optimize_portably
@@ -129,6 +131,7 @@ class ONNXPipeline:
             do_lower_case=self.settings.do_lower_case,
             with_token_type_ids=contract.TOKEN_TYPE_IDS in self.encoder_inputs,
             opset=self.settings.opset,
+            prefix=self.settings.prefix,
         )
         return self.components.tokenizer.build_graph(self.source, options)
 
@@ -152,6 +155,9 @@ class ONNXPipeline:
             model = self._weights.externalize(model, "graph.dat")  # the other stages' tensors too
         else:
             model = self._weights.internalize(model)
+        if self.settings.batch:
+            self._progress("batching: the tokenizer runs per string in a Loop, the rest on the whole batch")
+            model = batched(model, self.settings.max_seq_length)
         if self.components.quantizer is None:
             self._fp32_model = model
         self._check(model)
@@ -161,7 +167,8 @@ class ONNXPipeline:
         """Encoder, pooler and post-processors composed: the tokenizer's outputs in, ``embedding`` out."""
         source, opset = self.source, self.settings.opset
         self._progress("exporting the encoder with torch.onnx")
-        stages = [Stage("encoder/", export_encoder(source, self.encoder_inputs, self._weights, opset=opset))]
+        encoder = export_encoder(source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=self.settings.batch)
+        stages = [Stage("encoder/", encoder)]
         stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))
         previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size
         for index, post in enumerate(self.components.post_processors):
@@ -232,6 +239,10 @@ class ONNXPipeline:
             "post_processors": [{"name": "Pooling", "type": settings.pooling}]
             + [{"name": p.name, **{k: v for k, v in p.options.items() if k != "path"}} for p in settings.post_processors],
             "opset": settings.opset,
+            "distance_metrics": list(settings.distance_metrics),
+            "languages": list(settings.languages),
+            **({"prompt": settings.prefix} if settings.prefix else {}),
+            **({"batch": True} if settings.batch else {}),
         }
 
     # -- validation --------------------------------------------------------------------------
@@ -252,6 +263,7 @@ class ONNXPipeline:
             reference,
             list(SAMPLES if texts is None else texts),
             limitations=self.components.tokenizer.limitations,
+            prefix=self.settings.prefix,
         )
         return self.report
 
@@ -299,6 +311,11 @@ class ONNXPipeline:
                 "export2db needs the Oracle sink, which is not installed",
                 "install it with `pip install embedpipe[oracle]`",
             )
+        if self.settings.batch:
+            raise ConfigError(
+                "the batched graph is for client-side ONNX Runtime; Oracle calls the single-string graph",
+                "convert without batch for export2db",
+            )
         return self._write("oracle", model_name, Path("."), connection=connection, **options)
 
     def _write(self, sink: str | Sink, name: str, output_dir: Path, **options: Any) -> list[Path]:
@@ -320,6 +337,8 @@ class ONNXPipeline:
                     f"is below the floor {quality.floor}",
                     "try other quantize_options (e.g. per_channel), lower quality_floor, or do not quantize; nothing was written",
                 )
+        validation = self._export_report.to_dict() if self._export_report is not None else None
+        attach(model, build_manifest(self.source, self.settings_properties(), plugins=self.plugins, validation=validation))
         writer = self.plugins.create("sinks", sink) if isinstance(sink, str) else sink
         if has_external_data(model):
             options["weights_dir"] = self._weights.path

@@ -153,6 +153,10 @@ class PluginManager:
         """Ask the resolver hooks which tokenizer fits ``source``."""
         return self._pm.hook.embedpipe_resolve_tokenizer(source=source)
 
+    def text_prefix(self, source: Any, config: Any) -> str | None:
+        """Ask the prefix hooks (e.g. embedpipe-prompts) what text the graph puts before every input."""
+        return self._pm.hook.embedpipe_text_prefix(source=source, config=config)
+
     # -- listing ---------------------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:
         """Each loaded plugin with its distribution, version and the names it registers."""

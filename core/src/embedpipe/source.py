@@ -278,6 +278,11 @@ def _read_sentence_transformers(source: ModelSource) -> None:
     bert_config = _read_json(source.path / "sentence_bert_config.json", source.name) or {}
     if "max_seq_length" in bert_config:
         source.max_seq_length = int(bert_config["max_seq_length"])
+    elif source.is_sentence_transformer:
+        # sentence-transformers 6 saves the length as the tokenizer's model_max_length instead.
+        declared = source.tokenizer_config.get("model_max_length")
+        if isinstance(declared, int | float) and not isinstance(declared, bool) and declared < 1e9:
+            source.max_seq_length = int(declared)
     modules = json.loads((source.path / "modules.json").read_text()) if source.is_sentence_transformer else []
     unknown = []
     for module in modules:

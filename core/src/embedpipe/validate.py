@@ -138,6 +138,14 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def _cosine(got: np.ndarray, want: np.ndarray) -> float:
+    """Cosine of two vectors; two all-zero vectors (a text with no token, e.g. "" for GPT2) agree."""
+    norms = float(np.linalg.norm(got) * np.linalg.norm(want))
+    if norms == 0.0:
+        return 1.0 if not got.any() and not want.any() else 0.0
+    return float(np.dot(got, want) / norms)
+
+
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.6f}"
 
@@ -149,9 +157,14 @@ def compare(
     *,
     limitations: Sequence[Limitation] = (),
     threshold: float = FP32_MIN_COSINE,
+    prefix: str = "",
 ) -> ValidationReport:
-    """Run every text through the graph and the reference; cosine per line."""
-    expected = reference.encode(list(texts), batch_size=16, convert_to_numpy=True, show_progress_bar=False)
+    """Run every text through the graph and the reference; cosine per line.
+
+    ``prefix`` is the prompt the graph puts before every input; the reference gets it the way
+    ``SentenceTransformer.encode(prompt=...)`` does, as part of the text.
+    """
+    expected = reference.encode([prefix + t for t in texts], batch_size=16, convert_to_numpy=True, show_progress_bar=False)
     report = ValidationReport(threshold=threshold, limitations=limitations)
     for text, want in zip(texts, expected):
         try:
@@ -165,7 +178,7 @@ def compare(
         if not np.all(np.isfinite(got)):
             report.results.append(LineResult(text, float("nan"), error="non-finite output"))
             continue
-        cosine = float(np.dot(got, want) / max(np.linalg.norm(got) * np.linalg.norm(want), 1e-30))
+        cosine = _cosine(got, want)
         declared = next((lim.name for lim in limitations if lim.matches(text)), "")
         report.results.append(LineResult(text, cosine, limitation=declared))
     return report

@@ -17,6 +17,7 @@ from onnx.external_data_helper import uses_external_data
 
 from embedpipe_sinks.atomic import atomic_file
 from embedpipe_sinks.external import write_layout
+from embedpipe_sinks.manifest_file import write_manifest
 
 SUFFIX = ".onnx"
 # One protobuf message cannot exceed this; larger models need their weights in external data.
@@ -46,15 +47,15 @@ class FileSink:
         try:
             target_dir.mkdir(parents=True, exist_ok=True)
             if external:
-                return write_layout(model, Path(weights_dir), name, target_dir)  # type: ignore[arg-type]
+                return write_layout(model, Path(weights_dir), name, target_dir) + write_manifest(model, target_dir, name)  # type: ignore[arg-type]
             target = target_dir / f"{name}{SUFFIX}"
             with atomic_file(target) as handle:
                 handle.write(model.SerializeToString())
+            return [target, *write_manifest(model, target_dir, name)]
         except OSError as exc:
             raise ExportError(
                 f"cannot write into {target_dir} ({exc.strerror or exc})", "choose a writable output_dir with free space"
             ) from exc
-        return [target]
 
 
 def has_external_tensors(model: onnx.ModelProto) -> bool:

@@ -19,6 +19,8 @@ from embedpipe.errors import ConfigError, ExportError
 
 from embedpipe_sinks.atomic import atomic_file
 from embedpipe_sinks.file import FileSink, check_name
+from embedpipe_sinks.manifest_file import SUFFIX as MANIFEST_SUFFIX
+from embedpipe_sinks.manifest_file import write_manifest
 
 SUFFIX = ".zip"
 
@@ -40,7 +42,9 @@ class ZipSink:
                 files = FileSink().write(model, name, staging, weights_dir=weights_dir)
                 with atomic_file(target) as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
                     for file in files:
-                        archive.write(file, arcname=file.name)
+                        if not file.name.endswith(MANIFEST_SUFFIX):
+                            archive.write(file, arcname=file.name)
+                write_manifest(model, target.parent, name)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         except OSError as exc:

@@ -37,6 +37,7 @@ class ExactWordPieceTokenizer:
             options.max_length,
             with_token_type_ids=options.with_token_type_ids,
             do_lower_case=options.do_lower_case,
+            prefix=options.prefix,
             opset=options.opset,
         )
 
@@ -56,7 +57,9 @@ class BertOpTokenizer:
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
         from embedpipe_tokenizers.bert_op import build_bert_op_graph
+        from embedpipe_tokenizers.op_limits import refuse_prefix
 
+        refuse_prefix(options, "BertTokenizer")
         return build_bert_op_graph(
             source.path,
             options.max_length,

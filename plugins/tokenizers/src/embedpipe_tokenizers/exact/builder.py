@@ -28,9 +28,9 @@ from embedpipe_tokenizers.exact.words import first_words
 MIN_OPSET = 13  # Unsqueeze/Squeeze/Slice with tensor axes
 
 
-def _normalized_items(g: GraphBuilder, text: str, chars: CharTables, specials: SpecialTable | None) -> str:
-    """Raw string -> the normalized item stream [M], special tokens already in place."""
-    row = g.label_encoder(g.characters(text), chars.keys, chars.key_rows, chars.default_row, "char_rows")
+def _normalized_items(g: GraphBuilder, text: str, chars: CharTables, specials: SpecialTable | None, prefix: str) -> str:
+    """``prefix`` + raw string -> the normalized item stream [M], special tokens already in place."""
+    row = g.label_encoder(g.characters(text, prefix), chars.keys, chars.key_rows, chars.default_row, "char_rows")
     if specials is not None:
         code = g.take(g.const(chars.row_special, "row_special"), row)
         special_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), specials)
@@ -45,12 +45,13 @@ def build_exact_wordpiece_graph(
     *,
     with_token_type_ids: bool,
     do_lower_case: bool | None = None,
+    prefix: str = "",
     opset: int = contract.DEFAULT_OPSET,
 ) -> onnx.ModelProto:
     """The tokenizer stage for a BERT-family model: ``input`` string [1] -> int64 [1, S] outputs.
 
-    Ids equal ``tokenizers.Tokenizer.from_file(tokenizer_json)`` with truncation to ``max_length``
-    (special tokens kept). ``do_lower_case`` overrides the normalizer's lowercase when not None.
+    Ids equal ``tokenizers.Tokenizer.from_file(tokenizer_json)`` on ``prefix`` + input with
+    truncation to ``max_length`` (special tokens kept). ``do_lower_case`` overrides the normalizer's lowercase when not None.
     Raises UnsupportedModelError for tokenizers outside the BERT WordPiece family.
     """
     if not MIN_OPSET <= opset <= contract.MAX_OPSET:
@@ -77,7 +78,7 @@ def build_exact_wordpiece_graph(
 
     g = GraphBuilder(opset)
     max_chars = spec.model.max_input_chars_per_word
-    items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, specials), max_body, max_chars)
+    items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, specials, prefix), max_body, max_chars)
     body = g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, max_body + 1)
     outputs = template_outputs(g, body, spec.template, with_token_type_ids)
 

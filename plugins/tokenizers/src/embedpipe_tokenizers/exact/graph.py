@@ -87,11 +87,14 @@ class GraphBuilder:
         self.nodes.append(helper.make_node(op_type, list(inputs), [out], domain=domain, **attrs))
         return out
 
-    def characters(self, text: str) -> str:
+    def characters(self, text: str, prefix: str = "") -> str:
         """The string tensor [1] as its Unicode code points [N], one string each (NUL, newlines and
-        combining marks included; the empty string gives none)."""
-        split = self.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""])
-        return self.flatten(split)
+        combining marks included; the empty string gives none), after the code points of ``prefix``
+        (a prompt: no allowed op joins strings, so it joins here, before anything reads the text)."""
+        split = self.flatten(self.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""]))
+        if not prefix:
+            return split
+        return self.concat([self.const(list(prefix), "prefix", dtype=object), split])
 
     def ops(self, op_type: str, *inputs: str, outputs: int, hint: str | None = None, **attrs: Any) -> list[str]:
         """Append one node with several outputs and return their names."""

@@ -70,13 +70,18 @@ def _isin(g: GraphBuilder, x: str, values: list[int]) -> str:
 
 def _nearest(g: GraphBuilder, mark: str, after: bool) -> str:
     """Per position i: the nearest position q >= i (``after``) or q <= i with ``mark`` set; n (after)
-    or -1 (before) when there is none."""
-    n = g.op("Shape", mark)
-    marked = g.flatten(g.op("NonZero", mark))
+    or -1 (before) when there is none.
+
+    The sentinel n comes from NonZero over ``mark`` with True appended, not from Shape(mark) concatenated
+    to the positions: ONNX Runtime 1.15.1's memory pattern (used from the second run of a session on)
+    gives that Shape output a buffer still in use, so n overwrote another tensor (a code point).
+    """
     counts = g.cast(mark, TensorProto.INT64)
     if after:
+        marked_or_end = g.flatten(g.op("NonZero", g.concat([mark, g.scalar(True, bool, (1,))])))
         before = g.op("Sub", g.op("CumSum", counts, g.scalar(0)), counts)
-        return g.take(g.concat([marked, n]), before)
+        return g.take(marked_or_end, before)
+    marked = g.flatten(g.op("NonZero", mark))
     upto = g.op("CumSum", counts, g.scalar(0))
     return g.take(g.concat([g.scalar(-1, shape=(1,)), marked]), upto)
 
@@ -173,9 +178,7 @@ def first_words(
     prefix: str = "",
 ) -> Elements:
     """The elements of the first ``max_words`` words of ``prefix`` + the raw string ``text`` [1]."""
-    characters = g.characters(text)
-    if prefix:
-        characters = g.concat([g.const(list(prefix), "prefix", dtype=object), characters])
+    characters = g.characters(text, prefix)
     packed = g.label_encoder(characters, chars.keys, chars.values.tolist(), -1, "char_table")
     cp = g.op("Div", packed, g.scalar(chars.scale))
     info = g.op("Mod", packed, g.scalar(chars.scale))

@@ -1,0 +1,80 @@
+"""The batched client-side graph (``batch=True``): string [N] -> float32 [N, D].
+
+Each row must be the single-string graph's vector for that string, whatever else is in the batch
+(very different lengths, empty strings, documents past truncation), and sentence-transformers'
+vector too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+
+from embedpipe import ONNXPipeline, ONNXPipelineConfig
+from embedpipe.cli import main
+from embedpipe.errors import ConfigError
+from embedpipe.oprule import check_op_rule
+from embedpipe.runtime import embed, open_session
+from embedpipe.samples import SAMPLES
+
+MIN_COSINE = 0.9999
+MIXED = ["", "a", "  ", "x" * 20_000, "word " * 600, *SAMPLES]
+
+
+def _run_batches(session, texts: list[str], size: int) -> np.ndarray:  # type: ignore[no-untyped-def]
+    rows = [session.run(None, {"input": np.array(texts[i : i + size], dtype=object)})[0] for i in range(0, len(texts), size)]
+    return np.concatenate(rows)
+
+
+@pytest.fixture(scope="module")
+def minilm_batched(minilm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pipe = ONNXPipeline(minilm_dir, ONNXPipelineConfig(batch=True))
+    return pipe.export2file("minilm_batched", tmp_path_factory.mktemp("batched"))
+
+
+def test_batched_graph_takes_a_batch_of_strings(minilm_batched: Path) -> None:
+    model = onnx.load(str(minilm_batched))
+    [text], [vector] = model.graph.input, model.graph.output
+    assert [d.dim_param or d.dim_value for d in text.type.tensor_type.shape.dim] == ["batch"]
+    assert [d.dim_param or d.dim_value for d in vector.type.tensor_type.shape.dim] == ["batch", 384]
+    assert check_op_rule(model) == []
+
+
+def test_rows_equal_the_single_string_graph_and_sentence_transformers(minilm_batched: Path, minilm_export, minilm_reference, real_text) -> None:  # type: ignore[no-untyped-def]
+    texts = [*MIXED, *real_text[::25]]
+    batched = open_session(minilm_batched)
+    _, single_path = minilm_export
+    single = np.asarray(embed(open_session(single_path), texts))
+    for size in (64, 7, 1):
+        rows = _run_batches(batched, texts, size)
+        assert rows.shape == (len(texts), 384)
+        np.testing.assert_allclose(rows, single, atol=2e-5, err_msg=f"batch size {size}")
+    want = minilm_reference.encode(texts, batch_size=64)
+    assert (rows * want).sum(axis=1).min() >= MIN_COSINE
+
+
+@pytest.mark.parametrize("pooling", ["cls", "lasttoken", "max"])
+def test_every_pooling_pools_each_row_alone(tiny_model, pooling: str, real_text) -> None:  # type: ignore[no-untyped-def]
+    folder = tiny_model("bert-cased", pooling=pooling)
+    texts = [*MIXED, *real_text[::200]]
+    single = np.asarray(embed(open_session(ONNXPipeline(folder, ONNXPipelineConfig(validate=False)).build()), texts))
+    batched = open_session(ONNXPipeline(folder, ONNXPipelineConfig(batch=True, validate=False)).build())
+    np.testing.assert_allclose(_run_batches(batched, texts, 16), single, atol=2e-5)
+
+
+def test_the_oracle_export_stays_single_string(tiny_model) -> None:  # type: ignore[no-untyped-def]
+    pipe = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(batch=True, validate=False))
+    with pytest.raises(ConfigError, match="single-string"):
+        pipe.export2db("BATCHED")
+
+
+def test_cli_batch_flag(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "batched.onnx"
+    result = CliRunner().invoke(main, ["convert", str(tiny_model("bert-uncased")), "-o", str(out), "--batch"])
+    assert result.exit_code == 0, result.stderr
+    rows = _run_batches(open_session(out), ["hello world", "", "a much longer line of text " * 10], 3)
+    assert rows.shape == (3, 32) and np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
