@@ -107,3 +107,16 @@ def test_prompted_graph_runs_in_oracles_runtimes(prompted: Path, tmp_path: Path)
     path = ONNXPipeline(prompted, ONNXPipelineConfig(prompt_name="query", validate=False)).export2file("prompted", tmp_path)
     report = check_compat(path, [*SAMPLES, *LONG])
     assert report.ok, report.table()
+
+
+@pytest.mark.parametrize("family", ["xlmr", "t5"])
+def test_exact_sentencepiece_places_the_prompt_like_encode(tiny_model, family: str, real_text: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """multilingual-e5 style: "query: " before XLM-R/T5 text, tokenized together by the exact Unigram stage."""
+    folder = tiny_model(family)
+    texts = _texts(real_text)
+    pipe = ONNXPipeline(folder, ONNXPipelineConfig(prompt=PROMPTS["query"], validate=False))
+    assert pipe.settings.tokenizer == "unigram"
+    got = np.asarray(embed(open_session(pipe.build()), texts))
+    want = SentenceTransformer(str(folder), device="cpu").encode(texts, prompt=PROMPTS["query"])
+    cosines = _cosines(got, want)
+    assert cosines.min() >= MIN_COSINE, texts[int(cosines.argmin())][:80]

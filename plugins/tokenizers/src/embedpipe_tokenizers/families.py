@@ -1,8 +1,9 @@
 """Which built-in tokenizer stage fits a model, from its declared tokenizer class or, when the class
 is missing or unknown, from the parts of its tokenizer.json.
 
-WordPiece gets the exact standard-op builder; byte-level BPE and Unigram get the extension-op
-stages (``gpt2-op``, ``roberta-op``, ``sentencepiece-op``) until exact builders replace them.
+Every family gets its exact standard-op builder (``bert``, ``bpe``, ``unigram``); the
+extension-op stages (``bert-op``, ``gpt2-op``, ``roberta-op``, ``sentencepiece-op``) stay available
+by name, with their declared limitations.
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ def _from_definition(source: ModelSource) -> str | None:
     definition = source.tokenizer_definition
     pre = definition.get("pre_tokenizer") or {}
     if source.tokenizer_model_type == "BPE" and pre.get("type") == "ByteLevel":
-        post = (definition.get("post_processor") or {}).get("type")
-        return "roberta-op" if post == "RobertaProcessing" else "gpt2-op"
+        return "bpe"
     if source.tokenizer_model_type == "Unigram":
-        return "sentencepiece-op"
+        return "unigram"
     return None
 
 
@@ -35,10 +35,8 @@ def family_tokenizer(source: ModelSource) -> str | None:
     if is_wordpiece(source):
         return "bert"
     declared = source.tokenizer_class
-    if declared in GPT2_CLASSES:
-        return "gpt2-op"
-    if declared in ROBERTA_CLASSES:
-        return "roberta-op"
+    if declared in GPT2_CLASSES or declared in ROBERTA_CLASSES:
+        return "bpe"
     if declared in SENTENCEPIECE_CLASSES:
-        return "sentencepiece-op"
+        return "unigram"
     return _from_definition(source) if declared in GENERIC_CLASSES else None

@@ -36,10 +36,6 @@ def _special_token_text(text: str) -> bool:
     return _SPECIAL_TOKEN.search(text) is not None
 
 
-def _empty(text: str) -> bool:
-    return text == ""
-
-
 def _mark_after_changed_character(text: str) -> bool:
     """A combining mark after another mark, or after a character NFKC rewrites ("o\u0302\u0323", "ʰ\u05b0")."""
     return any(
@@ -65,13 +61,6 @@ SPECIAL_TOKEN_TEXT = Limitation(
     _special_token_text, "no corpus line; see docs/tokenizers.md for hand cases",
 )
 
-NO_TOKENS = Limitation(
-    "empty-text",
-    "A text with no tokens (the empty string, for a model without special tokens such as GPT2): "
-    "sentence-transformers' vector is all zeros and so is the graph's (one pad token, mask 0), but a "
-    "cosine between zero vectors is 0, so validation cannot call them equal.",
-    _empty, "the vectors are identical (both all zeros) on 1 of 1 such texts",
-)
 MARK_AFTER_CHANGED_CHARACTER = Limitation(
     "stacked-combining-marks",
     "A combining mark after another mark or after a compatibility character ('o\u0302\u0323', 'Ｖ\u0653'): "
@@ -85,5 +74,5 @@ NEXT_LINE = Limitation(
     _next_line, "100% of texts holding it between other characters ('a\x85b')",
 )
 
-BYTE_LEVEL_BPE: tuple[Limitation, ...] = (NUL, SPECIAL_TOKEN_TEXT, NO_TOKENS)
+BYTE_LEVEL_BPE: tuple[Limitation, ...] = (NUL, SPECIAL_TOKEN_TEXT)
 UNIGRAM: tuple[Limitation, ...] = (NUL, SPECIAL_TOKEN_TEXT, MARK_AFTER_CHANGED_CHARACTER, NEXT_LINE)

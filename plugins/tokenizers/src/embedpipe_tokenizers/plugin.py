@@ -7,6 +7,8 @@ from embedpipe.hookspecs import Register
 from embedpipe.source import ModelSource
 
 from embedpipe_tokenizers.bpe_op import GPT2OpTokenizer, RobertaOpTokenizer
+from embedpipe_tokenizers.exact_bpe.component import ExactBpeTokenizer
+from embedpipe_tokenizers.exact_unigram.component import ExactUnigramTokenizer
 from embedpipe_tokenizers.families import family_tokenizer
 from embedpipe_tokenizers.sentencepiece_op import SentencepieceOpTokenizer
 from embedpipe_tokenizers.wordpiece import BertOpTokenizer, ExactWordPieceTokenizer
@@ -19,6 +21,8 @@ def embedpipe_register_tokenizers(register: Register) -> None:
     register("gpt2-op", GPT2OpTokenizer)
     register("roberta-op", RobertaOpTokenizer)
     register("sentencepiece-op", SentencepieceOpTokenizer)
+    register("unigram", ExactUnigramTokenizer)
+    register("bpe", ExactBpeTokenizer)
 
 
 @hookimpl(trylast=True)

@@ -72,9 +72,9 @@ def _nearest(g: GraphBuilder, mark: str, after: bool) -> str:
     """Per position i: the nearest position q >= i (``after``) or q <= i with ``mark`` set; n (after)
     or -1 (before) when there is none.
 
-    The sentinel n comes from NonZero over ``mark`` with True appended, not from Shape(mark) concatenated
-    to the positions: ONNX Runtime 1.15.1's memory pattern (used from the second run of a session on)
-    gives that Shape output a buffer still in use, so n overwrote another tensor (a code point).
+    The sentinel n comes from NonZero over ``mark`` with True appended, not from Shape(mark)
+    concatenated to the positions: with that Shape, ONNX Runtime 1.15.1 (Oracle 23ai) gave wrong ids
+    from the second run of a session on (its memory pattern; right with enable_mem_pattern off).
     """
     counts = g.cast(mark, TensorProto.INT64)
     if after:

@@ -1,0 +1,32 @@
+"""The SentencePiece-Unigram (XLM-R, T5) tokenizer component: exact standard-op graph."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import onnx
+from embedpipe.components import Limitation, TokenizerOptions
+from embedpipe.source import ModelSource
+
+
+class ExactUnigramTokenizer:
+    """Unigram from standard ONNX ops (a Loop for the Viterbi), LabelEncoder and
+    com.microsoft.Tokenizer: HF-identical ids, the Precompiled normalizer's grapheme rules, NUL
+    and typed special tokens included.
+
+    Uses no onnxruntime-extensions op at all; every table is derived from the model's
+    tokenizer.json (and the installed tokenizers library) at export time.
+    """
+
+    limitations: Sequence[Limitation] = ()
+
+    def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
+        from embedpipe_tokenizers.exact_unigram.builder import build_exact_unigram_graph
+
+        return build_exact_unigram_graph(
+            source.ensure_tokenizer_json(),
+            options.max_length,
+            with_token_type_ids=options.with_token_type_ids,
+            prefix=options.prefix,
+            opset=options.opset,
+        )
