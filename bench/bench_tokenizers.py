@@ -29,8 +29,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # family -> registered tokenizer stage measured for it
 STAGES = {
-    "bert-uncased": "bert", "bert-uncased (op)": "bert-op", "roberta": "roberta-op",
-    "gpt2": "gpt2-op", "xlmr": "sentencepiece-op", "t5": "sentencepiece-op",
+    "bert-uncased": "bert", "bert-uncased (op)": "bert-op",
+    "roberta": "bpe", "roberta (op)": "roberta-op", "gpt2": "bpe", "gpt2 (op)": "gpt2-op",
+    "xlmr": "unigram", "xlmr (op)": "sentencepiece-op", "t5": "unigram", "t5 (op)": "sentencepiece-op",
 }
 MAX_LENGTH = 128
 
