@@ -53,6 +53,10 @@ FAMILIES: dict[str, Family] = {
         "XLMRobertaTokenizer", "XLMRobertaConfig", "XLMRobertaModel", False, (), {"pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2},
         vocabulary="unigram",
     ),
+    # Multilingual-MiniLM (multilingual-e5-small, paraphrase-multilingual-MiniLM): a BertModel under XLM-R's tokenizer.
+    "bert-sentencepiece": Family(
+        "XLMRobertaTokenizer", "BertConfig", "BertModel", False, (), {"pad_token_id": 1}, vocabulary="unigram",
+    ),
     # T5's sentencepiece model numbers <pad>, </s>, <unk> 0..2 and has no <s>.
     "t5": Family(
         "T5Tokenizer", "T5Config", "T5EncoderModel", False, (), {}, vocabulary="unigram",
@@ -62,6 +66,7 @@ FAMILIES: dict[str, Family] = {
 # sentencepiece ids of the special pieces, as each family's original .model file has them.
 _SENTENCEPIECE_IDS = {
     "xlmr": {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1},
+    "bert-sentencepiece": {"unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1},
     "t5": {"pad_id": 0, "eos_id": 1, "unk_id": 2, "bos_id": -1},
 }
 

@@ -189,7 +189,7 @@ def test_preset_settings_convert_like_sentence_transformers(tiny_model, real_tex
     texts = list(SAMPLES) + real_text[:150]
     got = embed(open_session(model), texts)
     want = reference.encode(texts, batch_size=16)
-    assert got.shape == want.shape == (len(texts), TINY_DENSE_OUT if dense else reference.get_sentence_embedding_dimension())
+    assert got.shape == want.shape == (len(texts), TINY_DENSE_OUT if dense else reference.get_embedding_dimension())
     cos = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
     assert cos.min() >= MIN_COSINE, (names, [texts[i][:60] for i in np.argsort(cos)[:5]])
     if settings["normalize"]:
