@@ -194,3 +194,17 @@ def test_preset_settings_convert_like_sentence_transformers(tiny_model, real_tex
     assert cos.min() >= MIN_COSINE, (names, [texts[i][:60] for i in np.argsort(cos)[:5]])
     if settings["normalize"]:
         np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize(("family", "settings", "dense", "names"), GROUPS, ids=[f"{g[0]}-{g[3][0]}" for g in GROUPS])
+def test_preset_graphs_run_alike_in_oracles_runtimes(tiny_model, tmp_path, family, settings, dense, names) -> None:  # type: ignore[no-untyped-def]
+    from embedpipe.compat import check_compat
+
+    folder = tiny_model(
+        family, pooling=settings["pooling"], normalize=settings["normalize"],
+        dense_out=TINY_DENSE_OUT if dense else None, max_seq_length=settings["max_seq_length"],
+    )
+    path = ONNXPipeline(folder, ONNXPipelineConfig(**settings, validate=False)).export2file("preset", tmp_path)
+    report = check_compat(path, list(SAMPLES))
+    assert report.ok, (names, report.table())

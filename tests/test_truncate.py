@@ -117,3 +117,12 @@ def test_the_truncate_dim_property_and_cli_flag_build_the_same_chain(tiny_model,
     want = SentenceTransformer(str(folder), device="cpu", truncate_dim=8).encode(texts)
     cos = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
     assert cos.min() >= MIN_COSINE
+
+
+@pytest.mark.compat
+def test_truncated_graph_runs_alike_in_oracles_runtimes(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from embedpipe.compat import check_compat
+
+    path = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(truncate_dim=8)).export2file("truncated", tmp_path)
+    report = check_compat(path, list(SAMPLES))
+    assert report.ok, report.table()
