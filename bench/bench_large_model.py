@@ -7,7 +7,8 @@ vocabulary 30522: about 335 M parameters, 1.34 GB in float32) is written as a
 sentence-transformers folder (CLS pooling, Normalize, as bge-large-en-v1.5 declares) with the
 tokenizer of all-MiniLM-L6-v2 (same vocabulary size), then converted in a freshly spawned child
 process, validation included. Reported: wall time, the child's peak RSS (VmHWM) and its ratio
-to the weight size, the files written. Never run in CI: it needs about 6 GB of disk and memory.
+to the weight size, the files written. Never run in CI: it needs about 4 GB of memory (before
+the encoder's weights were streamed, 6 GB) and several GB of disk.
 
 Run: .venv/bin/python bench/bench_large_model.py [--output-dir bench/results] [--no-validate]
 """

@@ -87,14 +87,14 @@ def test_description_matches_the_data_file_byte_for_byte(unzipped: Path) -> None
 def test_file_sink_writes_the_three_files_side_by_side(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pipe = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(use_external_data=True, validate=False))
     path = pipe.export2file("tiny", tmp_path, sink="file")
-    assert path == tmp_path / "tiny.onnx" and {p.name for p in tmp_path.iterdir()} == NAMES
+    assert path == tmp_path / "tiny.onnx" and {p.name for p in tmp_path.iterdir()} == NAMES | {"tiny.manifest.json"}
     assert embed(open_session(path), ["hello world"]).shape == (1, 32)
 
 
 def test_below_the_threshold_the_graph_stays_one_file(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pipe = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(validate=False))
     path = pipe.export2file("tiny", tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["tiny.onnx"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.manifest.json", "tiny.onnx"]
     assert not any(onnx.external_data_helper.uses_external_data(t) for t in onnx.load(str(path)).graph.initializer)
 
 
@@ -128,3 +128,37 @@ def test_unzipped_folder_agrees_across_oracle_runtimes(unzipped: Path) -> None:
     report = compat.check_compat(unzipped / "tiny.onnx")
     print(report.table())
     assert report.ok, report.table()
+
+
+def test_streamed_encoder_weights_match_sentence_transformers(tiny_model, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The large-model path (export_params=False, weights streamed from torch into the .dat) forced on a tiny model."""
+    from embedpipe import encoder
+    from embedpipe.encoder import export_encoder, load_encoder
+    from embedpipe.weights import SMALLEST_EXTERNAL, WeightFolder
+    from sentence_transformers import SentenceTransformer
+
+    folder = tiny_model("bert-uncased")
+    monkeypatch.setattr(encoder, "STREAM_ABOVE", 0)
+    pipe = ONNXPipeline(folder, ONNXPipelineConfig(use_external_data=True))
+    assert pipe.validate().ok
+    reference = SentenceTransformer(str(folder), device="cpu").encode(list(SAMPLES), convert_to_numpy=True)
+    found = embed(pipe.open_session(), SAMPLES)
+    cos = (found * reference).sum(1) / (np.linalg.norm(found, axis=1) * np.linalg.norm(reference, axis=1))
+    assert cos.min() >= 0.9999
+
+    weights = WeightFolder()
+    try:
+        stage = export_encoder(pipe.source, pipe.encoder_inputs, weights)
+        assert [i.name for i in stage.graph.input] == list(pipe.encoder_inputs)  # every parameter input got its tensor
+        state = {f"model.{k}": v for k, v in load_encoder(pipe.source).state_dict().items()}
+        assert stage.graph.initializer and all(t.name in state for t in stage.graph.initializer)
+        for tensor in stage.graph.initializer:
+            external = onnx.external_data_helper.uses_external_data(tensor)
+            assert external == (state[tensor.name].numel() * state[tensor.name].element_size() >= SMALLEST_EXTERNAL)
+            if external:
+                assert {e.key: e.value for e in tensor.external_data}["location"] == "encoder.dat"
+        loaded = weights.internalize(stage)
+        for tensor in loaded.graph.initializer:
+            assert np.array_equal(numpy_helper.to_array(tensor), state[tensor.name].numpy())
+    finally:
+        weights.cleanup()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 import inspect
 import warnings
+from collections.abc import Iterator
+from typing import Any
 
 import onnx
 
@@ -13,6 +15,7 @@ from embedpipe.errors import ExportError, ModelSourceError, UnsupportedModelErro
 from embedpipe.source import ModelSource
 from embedpipe.weights import WeightFolder
 
+STREAM_ABOVE = 2**30  # bytes of safetensors weights above which the encoder's weights are streamed (see export_encoder)
 _SEQUENCE = "sequence"
 _BATCH = "batch"
 # Encoder-decoder families whose embedding comes from the encoder alone, as sentence-transformers loads them.
@@ -69,6 +72,11 @@ def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
     return model.eval()
 
 
+def safetensors_bytes(source: ModelSource) -> int:
+    """What the model's safetensors weight files weigh on disk (known before anything is loaded)."""
+    return sum(f.stat().st_size for f in source.path.glob("*.safetensors") if f.is_file())
+
+
 def export_encoder(
     source: ModelSource,
     names: tuple[str, ...],
@@ -76,6 +84,7 @@ def export_encoder(
     *,
     opset: int = contract.DEFAULT_OPSET,
     dynamic_batch: bool = False,
+    stream_weights: bool | None = None,
 ) -> onnx.ModelProto:
     """The encoder stage as an ONNX model with a dynamic sequence length (and batch, if asked: the
     batched client graph; traced with two rows so nothing is specialised to one).
@@ -87,15 +96,27 @@ def export_encoder(
     references its tensors there: the torch model is freed before the ONNX weights are read, so
     the two are never both in memory after the export. Without ``weights`` the stage comes back
     self-contained.
+
+    ``stream_weights`` (default: when the safetensors files weigh more than ``STREAM_ABOVE``)
+    exports the graph alone instead, with ``export_params=False``: the exporter then copies no
+    weight (no initializers, no constant-folded copies, no serialized weights), parameters become
+    graph inputs named by their state_dict names, and ``_stream_parameters`` turns them into
+    initializers written one tensor at a time from the torch model into ``encoder.dat``. Transposes
+    of weights stay in that graph; ONNX Runtime folds them when a session is created, and the
+    portable optimization before INT8 folds them too.
     """
     if weights is None:
         folder = WeightFolder()
         try:
-            return folder.internalize(export_encoder(source, names, folder, opset=opset, dynamic_batch=dynamic_batch))
+            return folder.internalize(
+                export_encoder(source, names, folder, opset=opset, dynamic_batch=dynamic_batch, stream_weights=stream_weights)
+            )
         finally:
             folder.cleanup()
     import torch
 
+    if stream_weights is None:
+        stream_weights = source.path is not None and safetensors_bytes(source) > STREAM_ABOVE
     model = load_encoder(source)
 
     class TokenEmbeddings(torch.nn.Module):
@@ -106,6 +127,7 @@ def export_encoder(
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return self.model(**dict(zip(names, tensors))).last_hidden_state
 
+    wrapper = TokenEmbeddings(model)
     fill = {contract.INPUT_IDS: 5, contract.ATTENTION_MASK: 1, contract.TOKEN_TYPE_IDS: 0}
     rows = 2 if dynamic_batch else 1
     dummy = tuple(torch.full((rows, 8), fill[name], dtype=torch.int64) for name in names)
@@ -115,14 +137,15 @@ def export_encoder(
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                TokenEmbeddings(model),
+                wrapper,
                 dummy,
                 str(exported_file),
                 input_names=list(names),
                 output_names=[contract.TOKEN_EMBEDDINGS],
                 dynamic_axes={name: axes for name in (*names, contract.TOKEN_EMBEDDINGS)},
                 opset_version=opset,
-                do_constant_folding=True,
+                do_constant_folding=not stream_weights,
+                export_params=not stream_weights,
                 dynamo=False,
             )
     except Exception as exc:  # torch raises many types; the user needs one line
@@ -130,9 +153,86 @@ def export_encoder(
             f"torch.onnx could not export the encoder of {source.name}: {str(exc).splitlines()[0]}",
             "report the model type to embedpipe; try another opset with --opset",
         ) from exc
-    del model, dummy
-    gc.collect()
-    exported = weights.externalize(onnx.load(str(exported_file), load_external_data=False), "encoder.dat")
+    if stream_weights:
+        exported = _stream_parameters(onnx.load(str(exported_file)), wrapper, names, weights, source.name)
+        del model, wrapper, dummy
+        gc.collect()
+    else:
+        del model, wrapper, dummy
+        gc.collect()
+        exported = weights.externalize(onnx.load(str(exported_file), load_external_data=False), "encoder.dat")
     exported_file.unlink()
     exported.ir_version = contract.DEFAULT_IR_VERSION
     return exported
+
+
+def _stream_parameters(
+    graph: onnx.ModelProto, wrapper: Any, names: tuple[str, ...], weights: WeightFolder, model_name: str
+) -> onnx.ModelProto:
+    """``graph`` (exported with ``export_params=False``) with its parameter inputs turned into initializers.
+
+    Each input other than ``names`` is a parameter or buffer of ``wrapper`` by its state_dict name;
+    its data is written straight from the torch tensor into ``encoder.dat``, one at a time. Inputs
+    no node reads are dropped, as the normal export drops unused initializers. Constants that
+    TorchScript inlined (non-persistent buffers, shapes) stay in the graph as they are.
+    """
+    import torch
+
+    state = dict(wrapper.state_dict(keep_vars=False))
+    used = {name for node in graph.graph.node for name in node.input}
+    used |= {
+        name
+        for node in graph.graph.node
+        for attr in node.attribute
+        for sub in _subgraphs(attr)
+        for n in sub.node
+        for name in n.input
+    }
+    kept, wanted = [], []
+    for value in graph.graph.input:
+        if value.name in names:
+            kept.append(value)
+        elif value.name not in state:
+            raise ExportError(
+                f"torch.onnx left an input {value.name!r} in the encoder of {model_name} that is no parameter of the model",
+                "report the model type to embedpipe",
+            )
+        elif value.name in used:
+            wanted.append(value.name)
+    types = _onnx_types()
+
+    def tensors() -> Iterator[tuple[str, int, tuple[int, ...], memoryview]]:
+        for name in wanted:
+            tensor = state[name].detach().cpu().contiguous()
+            if tensor.dtype not in types:
+                raise ExportError(
+                    f"parameter {name} of {model_name} has the unsupported type {tensor.dtype}", "convert the model to float32"
+                )
+            data = tensor.reshape(-1).view(torch.uint8).numpy() if tensor.numel() else b""
+            yield name, types[tensor.dtype], tuple(tensor.shape), memoryview(data)
+
+    made = weights.stream(tensors(), "encoder.dat")
+    del graph.graph.input[:]
+    graph.graph.input.extend(kept)
+    graph.graph.initializer.extend(made)
+    return graph
+
+
+def _subgraphs(attr: onnx.AttributeProto) -> list[onnx.GraphProto]:
+    return [attr.g] if attr.HasField("g") else list(attr.graphs)
+
+
+def _onnx_types() -> dict[Any, int]:
+    import torch
+
+    return {
+        torch.float32: onnx.TensorProto.FLOAT,
+        torch.float16: onnx.TensorProto.FLOAT16,
+        torch.bfloat16: onnx.TensorProto.BFLOAT16,
+        torch.float64: onnx.TensorProto.DOUBLE,
+        torch.int64: onnx.TensorProto.INT64,
+        torch.int32: onnx.TensorProto.INT32,
+        torch.int8: onnx.TensorProto.INT8,
+        torch.uint8: onnx.TensorProto.UINT8,
+        torch.bool: onnx.TensorProto.BOOL,
+    }

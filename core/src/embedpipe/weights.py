@@ -12,8 +12,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import onnx
 from onnx import TensorProto
@@ -62,13 +63,28 @@ class WeightFolder:
             for tensor in initializers(model):
                 if uses_external_data(tensor) or not tensor.HasField("raw_data") or len(tensor.raw_data) < SMALLEST_EXTERNAL:
                     continue
-                offset = -(-handle.tell() // ALIGNMENT) * ALIGNMENT
-                handle.write(b"\0" * (offset - handle.tell()))
-                handle.write(tensor.raw_data)
-                set_external_data(tensor, location, offset=offset, length=len(tensor.raw_data))
-                tensor.data_location = TensorProto.EXTERNAL
+                _append(handle, tensor, location, tensor.raw_data)
                 tensor.ClearField("raw_data")
         return onnx.load_model_from_string(model.SerializeToString())
+
+    def stream(self, tensors: Iterable[tuple[str, int, Sequence[int], memoryview]], location: str) -> list[TensorProto]:
+        """Initializers for ``(name, data_type, dims, little-endian bytes)`` items, written one at a time.
+
+        Each tensor of at least ``SMALLEST_EXTERNAL`` bytes is appended to ``location`` in the layout
+        ``externalize`` writes (so only one tensor's bytes are ever in hand); smaller ones stay in the graph.
+        """
+        made = []
+        with (self.path / location).open("ab") as handle:
+            for name, data_type, dims, data in tensors:
+                tensor = TensorProto(name=name, data_type=data_type, dims=list(dims))
+                if data.nbytes < SMALLEST_EXTERNAL:
+                    tensor.raw_data = bytes(data)
+                else:
+                    tensor.raw_data = b""  # set_external_data wants the field present; cleared right after
+                    _append(handle, tensor, location, data)
+                    tensor.ClearField("raw_data")
+                made.append(tensor)
+        return made
 
     def internalize(self, model: onnx.ModelProto) -> onnx.ModelProto:
         """``model`` made self-contained: every external tensor read back from this folder (in place)."""
@@ -85,3 +101,12 @@ class WeightFolder:
     def cleanup(self) -> None:
         """Remove the folder now (it is removed anyway when this object is garbage-collected)."""
         self._remove()
+
+
+def _append(handle: BinaryIO, tensor: TensorProto, location: str, data: bytes | memoryview) -> None:
+    """Write ``data`` at the next aligned offset of ``handle`` and point ``tensor`` at it."""
+    offset = -(-handle.tell() // ALIGNMENT) * ALIGNMENT
+    handle.write(b"\0" * (offset - handle.tell()))
+    handle.write(data)
+    set_external_data(tensor, location, offset=offset, length=memoryview(data).nbytes)
+    tensor.data_location = TensorProto.EXTERNAL
