@@ -208,9 +208,10 @@ def presets(as_json: bool) -> None:
     if as_json:
         _emit_json(specs)
         return
-    table = Table("model", "properties")
+    table = Table("model", "properties (sources and the rest: --json)")
     for name, props in specs.items():  # type: ignore[union-attr]
-        table.add_row(name, ", ".join(f"{k}={v}" for k, v in props.items()))
+        shown = {k: v for k, v in props.items() if not k.startswith("_") or k == "_embedding_dim"}
+        table.add_row(name, ", ".join(f"{k.lstrip('_')}={v}" for k, v in shown.items()))
     out.print(table)
 
 
