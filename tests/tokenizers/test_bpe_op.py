@@ -47,8 +47,7 @@ def test_hard_texts_differ_only_in_declared_classes(family, hard_texts, op_parit
     name, folder, graph = family
     report, undeclared = op_parity(graph, folder, list(hard_texts), MAX_LENGTH, BYTE_LEVEL_BPE, f"{name}: hard texts")
     assert undeclared == []
-    # "" differs for GPT2 only: no token in Hugging Face, one masked pad in the graph (empty-text).
-    assert {m.text for m in report.mismatches} <= {"", "a\x00b", "<mask> x </s> y <s>", "<|endoftext|> end"}
+    assert {m.text for m in report.mismatches} <= {"a\x00b", "<mask> x </s> y <s>", "<|endoftext|> end"}
 
 
 def test_random_unicode_differs_only_in_declared_classes(family, op_parity):
@@ -58,8 +57,8 @@ def test_random_unicode_differs_only_in_declared_classes(family, op_parity):
     with_nul, empty = sum("\x00" in t for t in texts), texts.count("")
     print(f"{len(report.mismatches)} of {len(texts)} differ; {with_nul} hold a NUL, {empty} are empty")
     assert undeclared == []
-    # Every difference is a NUL, or (GPT2, no specials) the empty text's masked pad.
-    assert all("\x00" in m.text or (name == "gpt2" and m.text == "") for m in report.mismatches)
+    # Every difference is a NUL (GPT2's "" gives one masked pad, which is no token).
+    assert all("\x00" in m.text for m in report.mismatches)
 
 
 def test_truncation_keeps_the_special_tokens_as_hugging_face_does(family, op_parity):
