@@ -400,9 +400,6 @@ UNSUPPORTED = {
     "sequence normalizer": lambda c: c.__setitem__("normalizer", {"type": "Sequence", "normalizers": [{"type": "NFD"}]}),
     "whitespace pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", {"type": "Whitespace"}),
     "no pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", None),
-    "bytelevel post-processor": lambda c: c.__setitem__(
-        "post_processor", {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
-    ),
     "single_word token": lambda c: c["added_tokens"].append(_added("[X]", 9999, single_word=True)),
     "normalized token": lambda c: c["added_tokens"].append(_added("xyz", 9999, normalized=True, special=False)),
     "overlapping tokens": lambda c: c["added_tokens"].extend([_added("<ab", 9998), _added("b>", 9999)]),

@@ -153,8 +153,8 @@ def default_cache_dir() -> Path:
     if os.environ.get(COMPAT_DIR_ENV):
         return Path(os.environ[COMPAT_DIR_ENV])
     here = Path(__file__).resolve()
-    root = next((p for p in here.parents if (p / ".git").exists()), Path.cwd())
-    return root / ".cache" / "compat"
+    root = next((p for p in here.parents if (p / ".git").exists()), None)
+    return (root or Path.cwd()) / ".cache" / "compat"
 
 
 def ensure_runtime(spec: RuntimeSpec, cache_dir: Path | None = None) -> Path:

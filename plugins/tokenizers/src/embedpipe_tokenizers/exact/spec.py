@@ -99,9 +99,9 @@ def parse_template(
     """The single-sequence part of a Bert/Roberta/Template post-processor (or none). ``unsupported``
     builds the refusal from a reason and a fix; ``op_fix`` is the fix for templates of the family
     that the graph does not reproduce."""
-    if post is None:
+    kind = None if post is None else post.get("type")
+    if kind in (None, "ByteLevel"):  # ByteLevel only moves offsets: no token is added
         return Template((), (), 0, (), ())
-    kind = post.get("type")
     if kind in ("BertProcessing", "RobertaProcessing"):
         (_, cls_id), (_, sep_id) = post["cls"], post["sep"]
         return Template((int(cls_id),), (0,), 0, (int(sep_id),), (0,))
