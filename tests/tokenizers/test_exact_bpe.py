@@ -7,7 +7,6 @@ post-processor, RoBERTa style without and with add_prefix_space.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 
@@ -18,6 +17,7 @@ from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.oprule import assert_op_rule
 from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph
+from stage_checks import added_token, assert_old_runtimes_give_reference_ids, edited_tokenizer_json
 from tokenizers import Tokenizer
 from wordpiece_cases import assert_no_mismatch, assert_words_match
 
@@ -101,7 +101,7 @@ def _mask_flags(**flags: bool):
         for token in config["added_tokens"]:
             if token["content"] == "<mask>":
                 token.update(flags)
-        config["added_tokens"].append(_added("xyz", len(config["model"]["vocab"]) + 1, normalized=True, special=False))
+        config["added_tokens"].append(added_token("xyz", len(config["model"]["vocab"]) + 1, normalized=True, special=False))
 
     return change
 
@@ -114,7 +114,7 @@ def _mask_flags(**flags: bool):
 def test_added_token_whitespace_flags(bpe_cases: dict[str, BpeCase], tmp_path, flags: dict[str, bool]) -> None:
     """<mask> absorbing whitespace on either side, and a normalized non-special added token."""
     base = bpe_cases["roberta-prefix"]
-    path = _variant(base, tmp_path, _mask_flags(**flags))
+    path = edited_tokenizer_json(base.tokenizer_json, tmp_path, _mask_flags(**flags))
     case = BpeCase(f"roberta-prefix {flags}", path.parent, base.max_length)
     rng = random.Random(6)
     parts = ["<mask>", "xyz", "</s>", " ", "  ", "\t", "\n", "\u3000", "\x00", "a", "b's", "1", "!"]
@@ -250,27 +250,6 @@ def test_max_length_must_hold_the_special_tokens(bpe_cases: dict[str, BpeCase]) 
         assert_no_mismatch(case, ["", "hello world", "<mask>", " <mask> x"])
 
 
-def _variant(case: BpeCase, tmp_path, change) -> object:
-    config = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))
-    change(config)
-    path = tmp_path / "tokenizer.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return path
-
-
-def _added(content: str, token_id: int, **flags: bool) -> dict[str, object]:
-    return {
-        "id": token_id,
-        "content": content,
-        "single_word": False,
-        "lstrip": False,
-        "rstrip": False,
-        "normalized": False,
-        "special": True,
-        **flags,
-    }
-
-
 UNSUPPORTED = {
     "wordpiece model": lambda c: c["model"].update(type="WordPiece"),
     "dropout": lambda c: c["model"].update(dropout=0.1),
@@ -283,8 +262,8 @@ UNSUPPORTED = {
     ),
     "missing byte": lambda c: c["model"]["vocab"].pop("Ā"),
     "merges out of order": lambda c: c["model"].__setitem__("merges", list(reversed(c["model"]["merges"]))),
-    "single_word token": lambda c: c["added_tokens"].append(_added("[X]", 9999, single_word=True)),
-    "overlapping tokens": lambda c: c["added_tokens"].extend([_added("<ab", 9998), _added("b>", 9999)]),
+    "single_word token": lambda c: c["added_tokens"].append(added_token("[X]", 9999, single_word=True)),
+    "overlapping tokens": lambda c: c["added_tokens"].extend([added_token("<ab", 9998), added_token("b>", 9999)]),
     "two templates": lambda c: c.__setitem__(
         "post_processor", {"type": "Sequence", "processors": [c["post_processor"], c["post_processor"]]}
     ),
@@ -293,54 +272,17 @@ UNSUPPORTED = {
 
 @pytest.mark.parametrize("what", sorted(UNSUPPORTED))
 def test_unsupported_tokenizers_are_refused(bpe_cases: dict[str, BpeCase], tmp_path, what: str) -> None:
-    path = _variant(bpe_cases["roberta"], tmp_path, UNSUPPORTED[what])
+    path = edited_tokenizer_json(bpe_cases["roberta"].tokenizer_json, tmp_path, UNSUPPORTED[what])
     with pytest.raises(UnsupportedModelError) as error:
         build_exact_bpe_graph(path, 64)
     assert "\n" not in str(error.value) and error.value.problem and error.value.fix
 
 
-def _ids_as_embedding(model, max_length: int):
-    """The stage with one more output, ``embedding``: the ids as float32 padded with -1 to
-    ``max_length``, so that the compatibility runner (which compares float vectors of one width)
-    can carry them out of each runtime."""
-    from onnx import TensorProto, helper
-
-    model = type(model).FromString(model.SerializeToString())
-    length = helper.make_tensor("bpe_test/max_length", TensorProto.INT64, [1], [max_length])
-    zeros = helper.make_tensor("bpe_test/zeros", TensorProto.INT64, [3], [0, 0, 0])
-    index = helper.make_tensor("bpe_test/one", TensorProto.INT64, [1], [1])
-    model.graph.initializer.extend([length, zeros, index])
-    model.graph.node.extend(
-        [
-            helper.make_node("Shape", [contract.INPUT_IDS], ["bpe_test/shape"]),
-            helper.make_node("Gather", ["bpe_test/shape", "bpe_test/one"], ["bpe_test/size"]),
-            helper.make_node("Sub", ["bpe_test/max_length", "bpe_test/size"], ["bpe_test/room"]),
-            helper.make_node("Concat", ["bpe_test/zeros", "bpe_test/room"], ["bpe_test/pads"], axis=0),
-            helper.make_node("Cast", [contract.INPUT_IDS], ["bpe_test/ids"], to=TensorProto.FLOAT),
-            helper.make_node("Pad", ["bpe_test/ids", "bpe_test/pads", "bpe_test/minus_one"], [contract.EMBEDDING]),
-        ]
-    )
-    model.graph.initializer.append(helper.make_tensor("bpe_test/minus_one", TensorProto.FLOAT, [], [-1.0]))
-    model.graph.output.append(helper.make_tensor_value_info(contract.EMBEDDING, TensorProto.FLOAT, [1, max_length]))
-    return model
-
-
 @pytest.mark.compat
 def test_old_runtimes_give_the_same_ids(bpe_cases: dict[str, BpeCase], tmp_path) -> None:
     """ONNX Runtime 1.15.1 and 1.20.1 (Oracle 23ai and 26ai) load the graph and give HF's ids."""
-    import onnx
-    from embedpipe.compat import check_compat
-
     case = bpe_cases["roberta"]
-    path = tmp_path / "bpe.onnx"
-    onnx.save(_ids_as_embedding(case.model, case.max_length), str(path))
     texts = ["Hello world's <mask>!", "", "a\x00b", "  x\n\ny ", "\u4e2d\u6587 \U0001f600", "long " * 400, "<mask>" * 300]
     texts += ["a<mask>", "a<mask>", "x </s> y", "x </s> y"]  # 1.15.1 once went wrong from a session's second run on
     texts += random_texts(case, 60, seed=9) + piece_texts(case, 40, seed=10)
-    report = check_compat(path, texts)
-    assert report.ok, report.table()
-    assert {run.name for run in report.runs} == {"current", "ort-1.15.1", "ort-1.20.1"}
-    for run in report.runs:
-        for text, row, want in zip(texts, run.vectors, case.reference_ids(texts)):
-            got = [int(v) for v in row if v >= 0]
-            assert got == want, f"{run.name}: {text!r}"
+    assert_old_runtimes_give_reference_ids(case.model, case.max_length, texts, case.reference_ids, tmp_path)

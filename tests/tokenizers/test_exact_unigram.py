@@ -6,7 +6,6 @@ them, and the layout of xlm-roberta-base's tokenizer.json on the Hub.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import random
 
@@ -15,6 +14,7 @@ from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.oprule import assert_op_rule
 from embedpipe_tokenizers.exact_unigram import build_exact_unigram_graph
+from stage_checks import assert_old_runtimes_give_reference_ids, edited_tokenizer_json
 from unigram_cases import HARD, UnigramCase, random_texts, train_models
 
 REAL_TEXT = pathlib.Path(__file__).resolve().parents[1] / "data" / "real_text.txt"
@@ -226,14 +226,6 @@ def test_opset_18(unigram_cases: dict[str, UnigramCase]) -> None:
     _assert_same(case, ["Hello world <mask>", "A\u0302\u0301 \uff36\u0653", ""])
 
 
-def _variant(case: UnigramCase, tmp_path: pathlib.Path, edit) -> pathlib.Path:
-    config = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))
-    edit(config)
-    path = tmp_path / "tokenizer.json"
-    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
 def _set(path: str, value):
     def edit(config: dict) -> None:
         *parents, last = path.split(".")
@@ -261,7 +253,7 @@ UNSUPPORTED = {
 
 @pytest.mark.parametrize("what", sorted(UNSUPPORTED))
 def test_unsupported_tokenizers_are_refused(unigram_cases: dict[str, UnigramCase], tmp_path, what: str) -> None:
-    path = _variant(unigram_cases["xlmr-hub"], tmp_path, UNSUPPORTED[what])
+    path = edited_tokenizer_json(unigram_cases["xlmr-hub"].tokenizer_json, tmp_path, UNSUPPORTED[what])
     with pytest.raises(UnsupportedModelError) as error:
         build_exact_unigram_graph(path, 64)
     assert "\n" not in str(error.value) and error.value.problem and error.value.fix
@@ -275,13 +267,7 @@ def test_max_length_must_hold_the_special_tokens(unigram_cases: dict[str, Unigra
 @pytest.mark.compat
 def test_old_runtimes_give_the_same_ids(unigram_cases: dict[str, UnigramCase], tmp_path) -> None:
     """ONNX Runtime 1.15.1 and 1.20.1 (Oracle 23ai and 26ai) load the graph and give HF's ids."""
-    import onnx
-    from embedpipe.compat import check_compat
-    from test_exact_bpe import _ids_as_embedding
-
     case = unigram_cases["xlmr-hub"]
-    path = tmp_path / "unigram.onnx"
-    onnx.save(_ids_as_embedding(case.model, case.max_length), str(path))
     texts = [
         "Hello world's <mask>!",
         "",
@@ -293,10 +279,4 @@ def test_old_runtimes_give_the_same_ids(unigram_cases: dict[str, UnigramCase], t
         "isppp",
     ]
     texts += list(HARD) + random_texts(case, 60, seed=9) + REAL_TEXT.read_text(encoding="utf-8").splitlines()[::40]
-    report = check_compat(path, texts)
-    assert report.ok, report.table()
-    assert {run.name for run in report.runs} == {"current", "ort-1.15.1", "ort-1.20.1"}
-    for run in report.runs:
-        for text, row, want in zip(texts, run.vectors, case.reference_ids(texts)):
-            got = [int(v) for v in row if v >= 0]
-            assert got == want, f"{run.name}: {text!r}"
+    assert_old_runtimes_give_reference_ids(case.model, case.max_length, texts, case.reference_ids, tmp_path)

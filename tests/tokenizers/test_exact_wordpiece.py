@@ -17,6 +17,7 @@ from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe_tokenizers.bert_op import build_bert_op_graph
 from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+from stage_checks import added_token, edited_tokenizer_json
 from tokenizers import Tokenizer
 from wordpiece_cases import Case, assert_no_mismatch, assert_words_match
 
@@ -372,27 +373,6 @@ def test_do_lower_case_override(request: pytest.FixtureRequest, name: str, lower
     assert_no_mismatch(case, texts)
 
 
-def _variant(case: Case, tmp_path, change) -> object:
-    config = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))
-    change(config)
-    path = tmp_path / "tokenizer.json"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return path
-
-
-def _added(content: str, token_id: int, **flags: bool) -> dict[str, object]:
-    return {
-        "id": token_id,
-        "content": content,
-        "single_word": False,
-        "lstrip": False,
-        "rstrip": False,
-        "normalized": False,
-        "special": True,
-        **flags,
-    }
-
-
 UNSUPPORTED = {
     "bpe model": lambda c: c["model"].update(type="BPE"),
     "unigram model": lambda c: c.__setitem__("model", {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0}),
@@ -400,11 +380,11 @@ UNSUPPORTED = {
     "sequence normalizer": lambda c: c.__setitem__("normalizer", {"type": "Sequence", "normalizers": [{"type": "NFD"}]}),
     "whitespace pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", {"type": "Whitespace"}),
     "no pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", None),
-    "single_word token": lambda c: c["added_tokens"].append(_added("[X]", 9999, single_word=True)),
-    "normalized token": lambda c: c["added_tokens"].append(_added("xyz", 9999, normalized=True, special=False)),
-    "overlapping tokens": lambda c: c["added_tokens"].extend([_added("<ab", 9998), _added("b>", 9999)]),
+    "single_word token": lambda c: c["added_tokens"].append(added_token("[X]", 9999, single_word=True)),
+    "normalized token": lambda c: c["added_tokens"].append(added_token("xyz", 9999, normalized=True, special=False)),
+    "overlapping tokens": lambda c: c["added_tokens"].extend([added_token("<ab", 9998), added_token("b>", 9999)]),
     "rstrip beside a leading-space token": lambda c: c["added_tokens"].extend(
-        [_added("<r>", 9998, rstrip=True), _added(" x", 9999)]
+        [added_token("<r>", 9998, rstrip=True), added_token(" x", 9999)]
     ),
     "template without sequence A": lambda c: c["post_processor"].update(single=[{"SpecialToken": {"id": "[CLS]", "type_id": 0}}]),
 }
@@ -432,7 +412,7 @@ def test_unsupported_tokenizers_are_refused(request: pytest.FixtureRequest, tmp_
     """The reason and the way out in one line; the way out is checked to work (or, for a model
     outside the family, the op is checked to refuse it too, so it is not offered)."""
     case = case_of(request, "bert-uncased")
-    path = _variant(case, tmp_path, UNSUPPORTED[what])
+    path = edited_tokenizer_json(case.tokenizer_json, tmp_path, UNSUPPORTED[what])
     with pytest.raises(UnsupportedModelError) as error:
         build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
     assert "\n" not in str(error.value) and error.value.problem and error.value.fix
@@ -456,7 +436,7 @@ def test_canonical_reordering_is_refused(request: pytest.FixtureRequest, tmp_pat
         for text in ("\U0001d165", "\U0001d16d", "##\U0001d165", "##\U0001d16d"):
             vocab[text] = len(vocab)
 
-    path = _variant(case, tmp_path, add_marks)
+    path = edited_tokenizer_json(case.tokenizer_json, tmp_path, add_marks)
     hf = Tokenizer.from_file(str(path))
     # Both orders give the same pieces (in class order), which no per-character table can give.
     swapped, ordered = (hf.encode(t, add_special_tokens=False).tokens for t in ("a\U0001d16d\U0001d165", "a\U0001d165\U0001d16d"))

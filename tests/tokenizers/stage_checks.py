@@ -1,0 +1,83 @@
+"""Checks every exact tokenizer stage's tests share: edited tokenizer.json variants, added-token
+entries, and the proof that Oracle's two runtimes give Hugging Face's ids."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Callable, Sequence
+
+import onnx
+from embedpipe import contract
+from onnx import TensorProto, helper
+
+
+def edited_tokenizer_json(tokenizer_json: pathlib.Path, tmp_path: pathlib.Path, edit: Callable[[dict], object]) -> pathlib.Path:
+    """A copy of ``tokenizer_json`` with ``edit`` applied to its parsed content."""
+    config = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    edit(config)
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def added_token(content: str, token_id: int, **flags: bool) -> dict[str, object]:
+    """An ``added_tokens`` entry of tokenizer.json: special, every flag off unless given."""
+    return {
+        "id": token_id,
+        "content": content,
+        "single_word": False,
+        "lstrip": False,
+        "rstrip": False,
+        "normalized": False,
+        "special": True,
+        **flags,
+    }
+
+
+def _ids_as_embedding(model: onnx.ModelProto, max_length: int) -> onnx.ModelProto:
+    """The stage with one more output, ``embedding``: the ids as float32 padded with -1 to
+    ``max_length``, so that the compatibility runner (which compares float vectors of one width)
+    can carry them out of each runtime."""
+    model = type(model).FromString(model.SerializeToString())
+    model.graph.initializer.extend(
+        [
+            helper.make_tensor("ids_test/max_length", TensorProto.INT64, [1], [max_length]),
+            helper.make_tensor("ids_test/zeros", TensorProto.INT64, [3], [0, 0, 0]),
+            helper.make_tensor("ids_test/one", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("ids_test/minus_one", TensorProto.FLOAT, [], [-1.0]),
+        ]
+    )
+    model.graph.node.extend(
+        [
+            helper.make_node("Shape", [contract.INPUT_IDS], ["ids_test/shape"]),
+            helper.make_node("Gather", ["ids_test/shape", "ids_test/one"], ["ids_test/size"]),
+            helper.make_node("Sub", ["ids_test/max_length", "ids_test/size"], ["ids_test/room"]),
+            helper.make_node("Concat", ["ids_test/zeros", "ids_test/room"], ["ids_test/pads"], axis=0),
+            helper.make_node("Cast", [contract.INPUT_IDS], ["ids_test/ids"], to=TensorProto.FLOAT),
+            helper.make_node("Pad", ["ids_test/ids", "ids_test/pads", "ids_test/minus_one"], [contract.EMBEDDING]),
+        ]
+    )
+    model.graph.output.append(helper.make_tensor_value_info(contract.EMBEDDING, TensorProto.FLOAT, [1, max_length]))
+    return model
+
+
+def assert_old_runtimes_give_reference_ids(
+    model: onnx.ModelProto,
+    max_length: int,
+    texts: Sequence[str],
+    reference_ids: Callable[[Sequence[str]], list[list[int]]],
+    tmp_path: pathlib.Path,
+) -> None:
+    """ONNX Runtime 1.15.1 and 1.20.1 (Oracle 23ai and 26ai) load the stage and give ``reference_ids``."""
+    from embedpipe.compat import check_compat
+
+    path = tmp_path / "stage.onnx"
+    onnx.save(_ids_as_embedding(model, max_length), str(path))
+    report = check_compat(path, texts)
+    assert report.ok, report.table()
+    assert {run.name for run in report.runs} == {"current", "ort-1.15.1", "ort-1.20.1"}
+    for run in report.runs:
+        for text, row, want in zip(texts, run.vectors, reference_ids(texts)):
+            got = [int(v) for v in row if v >= 0]
+            assert got == want, f"{run.name}: {text!r}"
