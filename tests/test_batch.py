@@ -1,8 +1,9 @@
 """The batched client-side graph (``batch=True``): string [N] -> float32 [N, D].
 
 Each row must be the single-string graph's vector for that string, whatever else is in the batch
-(very different lengths, empty strings, documents past truncation), and sentence-transformers'
-vector too.
+(very different lengths, empty strings, documents past truncation) and wherever the caller put it
+(the graph reorders strings by length internally and must put every row back), and
+sentence-transformers' vector too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from embedpipe import ONNXPipeline, ONNXPipelineConfig
+from embedpipe.batching import DEFAULT_CHUNK
 from embedpipe.cli import main
 from embedpipe.errors import ConfigError
 from embedpipe.oprule import check_op_rule
@@ -66,6 +68,50 @@ def test_every_pooling_pools_each_row_alone(tiny_model, pooling: str, real_text)
     np.testing.assert_allclose(_run_batches(batched, texts, 16), single, atol=2e-5)
 
 
+def test_rows_come_back_in_the_callers_order_for_any_batch_size(minilm_batched: Path, minilm_export) -> None:  # type: ignore[no-untyped-def]
+    """Batch sizes around the chunk size, repeated strings, lengths ascending and descending."""
+    texts = ["word " * n for n in (300, 1, 40, 0, 7, 120)] + ["a", "a", "the same text twice", "the same text twice"] * 3
+    texts += sorted(SAMPLES[:20], key=len) + sorted(SAMPLES[20:], key=len, reverse=True)
+    session = open_session(minilm_batched)
+    single = np.asarray(embed(open_session(minilm_export[1]), texts))
+    for size in (1, DEFAULT_CHUNK - 1, DEFAULT_CHUNK, DEFAULT_CHUNK + 1, 2 * DEFAULT_CHUNK + 3, len(texts)):
+        np.testing.assert_allclose(_run_batches(session, texts, size), single, atol=2e-5, err_msg=f"batch size {size}")
+    assert session.run(None, {"input": np.array([], dtype=object)})[0].shape == (0, 384)
+
+
+def test_chunks_of_one_string_compute_each_row_as_the_single_string_graph(tiny_model, real_text) -> None:  # type: ignore[no-untyped-def]
+    folder = tiny_model("bert-uncased")
+    texts = [*MIXED, *real_text[::150]]
+    single = np.asarray(embed(open_session(ONNXPipeline(folder, ONNXPipelineConfig(validate=False)).build()), texts))
+    batched = open_session(ONNXPipeline(folder, ONNXPipelineConfig(batch=True, batch_chunk=1, validate=False)).build())
+    np.testing.assert_allclose(_run_batches(batched, texts, 64), single, atol=1e-6)
+
+
+def test_int8_batches_run_one_string_at_a_time_and_equal_the_int8_graph(tiny_model, real_text) -> None:  # type: ignore[no-untyped-def]
+    """Dynamic quantization scales what runs together: a chunk of one keeps each row its own."""
+    folder = tiny_model("bert-uncased")
+    texts = [*MIXED, *real_text[::150]]
+    single = np.asarray(embed(open_session(ONNXPipeline(folder, ONNXPipelineConfig(quantize_model=True, validate=False)).build()), texts))
+    pipe = ONNXPipeline(folder, ONNXPipelineConfig(quantize_model=True, batch=True, validate=False))
+    assert pipe.settings.batch_chunk == 1
+    np.testing.assert_allclose(_run_batches(open_session(pipe.build()), texts, 64), single, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"batch": True, "batch_chunk": 0}, "not a positive number"),
+        ({"batch": True, "batch_chunk": True}, "not a positive number"),
+        ({"batch_chunk": 8}, "batch is not"),
+        ({"batch": True, "batch_chunk": 8, "quantize_model": True}, "INT8"),
+    ],
+)
+def test_bad_batch_chunks_are_refused_in_one_line(tiny_model, properties: dict, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=message) as caught:
+        ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(validate=False, **properties)).settings
+    assert "\n" not in str(caught.value)
+
+
 def test_the_oracle_export_stays_single_string(tiny_model) -> None:  # type: ignore[no-untyped-def]
     pipe = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(batch=True, validate=False))
     with pytest.raises(ConfigError, match="single-string"):
@@ -74,7 +120,9 @@ def test_the_oracle_export_stays_single_string(tiny_model) -> None:  # type: ign
 
 def test_cli_batch_flag(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "batched.onnx"
-    result = CliRunner().invoke(main, ["convert", str(tiny_model("bert-uncased")), "-o", str(out), "--batch"])
+    result = CliRunner().invoke(main, ["convert", str(tiny_model("bert-uncased")), "-o", str(out), "--batch", "--batch-chunk", "2"])
     assert result.exit_code == 0, result.stderr
     rows = _run_batches(open_session(out), ["hello world", "", "a much longer line of text " * 10], 3)
     assert rows.shape == (3, 32) and np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
+    bad = CliRunner().invoke(main, ["convert", str(tiny_model("bert-uncased")), "-o", str(tmp_path / "bad.onnx"), "--batch-chunk", "4"])
+    assert bad.exit_code != 0 and "batch is not" in bad.output and not (tmp_path / "bad.onnx").exists()

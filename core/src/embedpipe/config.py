@@ -13,6 +13,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from embedpipe import contract
+from embedpipe.batching import DEFAULT_CHUNK
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.plugins import PluginManager, get_plugin_manager
 from embedpipe.source import ModelSource
@@ -53,6 +54,7 @@ class ONNXPipelineConfig:
     prompt_name: str | None = None  # one of ``prompts``
     truncate_dim: int | None = None  # Matryoshka: keep the first k dimensions
     batch: bool = False  # string [N] -> float32 [N, D], for client-side throughput
+    batch_chunk: int | None = None  # strings per encoder run in the batched graph (default 16; 1 with INT8)
     opset: int = contract.DEFAULT_OPSET
     validate: bool = True
     trust_remote_code: bool = False
@@ -152,6 +154,7 @@ class Settings:
     validate: bool
     prefix: str = ""  # the prompt the graph puts before every input
     batch: bool = False  # string [N] -> [N, D] (client-side only)
+    batch_chunk: int = 0  # strings of similar length per encoder run in the batched graph (0: not batched)
 
     @property
     def normalizes(self) -> bool:
@@ -206,7 +209,8 @@ def resolve(
         languages=tuple(config.languages or config.preset.get("languages") or ()),
         validate=config.validate,
         prefix=_prefix(config, source, plugins),
-        batch=_batch(config, quantizer),
+        batch=config.batch,
+        batch_chunk=_batch_chunk(config, quantizer),
     )
 
 
@@ -235,13 +239,27 @@ def _prefix(config: ONNXPipelineConfig, source: ModelSource, plugins: PluginMana
     return prefix or ""
 
 
-def _batch(config: ONNXPipelineConfig, quantizer: str | None) -> bool:
-    if config.batch and quantizer == "int8":
-        raise ConfigError(
-            "batch and INT8 cannot go together: dynamic quantization scales each batch as a whole, so a row would depend on its neighbours",
-            "drop batch, or use FP16 (use_float16) for a batched graph",
-        )
-    return bool(config.batch)
+def _batch_chunk(config: ONNXPipelineConfig, quantizer: str | None) -> int:
+    """How many strings of similar length the batched graph sends through the encoder at once.
+
+    INT8's dynamic quantization scales whatever runs together, so with INT8 a chunk is one string:
+    no padding, and each row exactly the single-string graph's.
+    """
+    chunk = config.batch_chunk
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ConfigError(f"batch_chunk {chunk!r} is not a positive number of strings", "use e.g. 16, or 1 for no padding at all")
+    if not config.batch:
+        if chunk is not None:
+            raise ConfigError("batch_chunk is set but batch is not", "set batch=True (CLI --batch) too, or drop batch_chunk")
+        return 0
+    if quantizer == "int8":
+        if chunk not in (None, 1):
+            raise ConfigError(
+                f"batch_chunk {chunk} with INT8: dynamic quantization scales a chunk as a whole, so a row would depend on its neighbours",
+                "drop batch_chunk (INT8 batches run one string at a time), or use FP16 (use_float16)",
+            )
+        return 1
+    return chunk or DEFAULT_CHUNK
 
 
 def _declared_or_preset(key: str, declared: Any, preset: dict[str, Any], source: ModelSource) -> Any:

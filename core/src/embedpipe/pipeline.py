@@ -156,8 +156,8 @@ class ONNXPipeline:
         else:
             model = self._weights.internalize(model)
         if self.settings.batch:
-            self._progress("batching: the tokenizer runs per string in a Loop, the rest on the whole batch")
-            model = batched(model, self.settings.max_seq_length)
+            self._progress(f"batching: the tokenizer runs per string, the rest on chunks of {self.settings.batch_chunk} strings of similar length")
+            model = batched(model, self.settings.max_seq_length, self.settings.batch_chunk)
         if self.components.quantizer is None:
             self._fp32_model = model
         self._check(model)
@@ -242,7 +242,7 @@ class ONNXPipeline:
             "distance_metrics": list(settings.distance_metrics),
             "languages": list(settings.languages),
             **({"prompt": settings.prefix} if settings.prefix else {}),
-            **({"batch": True} if settings.batch else {}),
+            **({"batch": True, "batch_chunk": settings.batch_chunk} if settings.batch else {}),
         }
 
     # -- validation --------------------------------------------------------------------------
