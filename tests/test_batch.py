@@ -8,6 +8,7 @@ sentence-transformers' vector too.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import onnx
 import pytest
 from click.testing import CliRunner
 
-from embedpipe import ONNXPipeline, ONNXPipelineConfig
+from embedpipe import ONNXPipeline, ONNXPipelineConfig, compat
 from embedpipe.batching import DEFAULT_CHUNK
 from embedpipe.cli import main
 from embedpipe.errors import ConfigError
@@ -126,3 +127,40 @@ def test_cli_batch_flag(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-
     assert rows.shape == (3, 32) and np.allclose(np.linalg.norm(rows, axis=1), 1, atol=1e-5)
     bad = CliRunner().invoke(main, ["convert", str(tiny_model("bert-uncased")), "-o", str(tmp_path / "bad.onnx"), "--batch-chunk", "4"])
     assert bad.exit_code != 0 and "batch is not" in bad.output and not (tmp_path / "bad.onnx").exists()
+
+
+_RUN_BATCHES = """
+import sys
+import numpy as np
+import onnxruntime as ort
+from onnxruntime_extensions import get_library_path
+
+options = ort.SessionOptions()
+options.register_custom_ops_library(get_library_path())
+session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
+texts = np.array(open(sys.argv[2], encoding="utf-8").read().split("\\x1e"), dtype=object)
+first, again = (session.run(None, {"input": texts[i : i + 16]})[0] for i in (0, 0))
+rows = np.concatenate([session.run(None, {"input": texts[i : i + 16]})[0] for i in range(0, len(texts), 16)])
+empty = session.run(None, {"input": texts[:0]})[0]
+np.save(sys.argv[3], rows)
+assert (first == again).all() and empty.shape == (0, rows.shape[1]), "second run or empty batch differs"
+"""
+
+
+@pytest.mark.compat
+@pytest.mark.parametrize("spec", compat.RUNTIMES, ids=lambda spec: spec.name)
+def test_batched_graph_runs_in_oracles_runtimes(minilm_batched: Path, minilm_export, spec: compat.RuntimeSpec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Client applications may pin an old ONNX Runtime too: every row there equals this runtime's single-string graph."""
+    texts = ["x" * 3000, "", "a", *SAMPLES, "word " * 400]
+    (tmp_path / "texts.txt").write_text("\x1e".join(texts), encoding="utf-8")
+    (tmp_path / "run.py").write_text(_RUN_BATCHES, encoding="utf-8")
+    python = compat.ensure_runtime(spec) / "bin" / "python"
+    done = subprocess.run(
+        [str(python), "-I", str(tmp_path / "run.py"), str(minilm_batched), str(tmp_path / "texts.txt"), str(tmp_path / "rows.npy")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    single = np.asarray(embed(open_session(minilm_export[1]), texts))
+    np.testing.assert_allclose(np.load(tmp_path / "rows.npy"), single, atol=2e-5)
