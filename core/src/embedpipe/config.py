@@ -209,7 +209,7 @@ def resolve(
         languages=tuple(config.languages or config.preset.get("languages") or ()),
         validate=config.validate,
         prefix=_prefix(config, source, plugins),
-        batch=config.batch,
+        batch=bool(config.batch),
         batch_chunk=_batch_chunk(config, quantizer),
     )
 
