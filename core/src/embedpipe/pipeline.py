@@ -167,7 +167,9 @@ class ONNXPipeline:
         """Encoder, pooler and post-processors composed: the tokenizer's outputs in, ``embedding`` out."""
         source, opset = self.source, self.settings.opset
         self._progress("exporting the encoder with torch.onnx")
-        encoder = export_encoder(source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=self.settings.batch)
+        # Chunks of one string need no batch axis: the encoder is then exactly the single-string graph's.
+        dynamic_batch = self.settings.batch_chunk > 1
+        encoder = export_encoder(source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=dynamic_batch)
         stages = [Stage("encoder/", encoder)]
         stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))
         previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embedpipe import contract
 from embedpipe.components import Limitation, Pooler, PostProcessor
 from embedpipe.runtime import embed
 
@@ -138,6 +139,16 @@ class ValidationReport:
         return "\n".join(lines)
 
 
+def _one_batch(session: ort.InferenceSession, texts: Sequence[str]) -> np.ndarray | None:
+    """Every text's row from one call of a batched graph; None for a single-string graph or a failed call."""
+    if not texts or isinstance(session.get_inputs()[0].shape[0], int):
+        return None
+    try:
+        return session.run([contract.EMBEDDING], {contract.TEXT: np.array(list(texts), dtype=object)})[0]
+    except Exception:  # the per-text runs find and report the failing line
+        return None
+
+
 def _cosine(got: np.ndarray, want: np.ndarray) -> float:
     """Cosine of two vectors; two all-zero vectors (a text with no token, e.g. "" for GPT2) agree."""
     norms = float(np.linalg.norm(got) * np.linalg.norm(want))
@@ -162,13 +173,16 @@ def compare(
     """Run every text through the graph and the reference; cosine per line.
 
     ``prefix`` is the prompt the graph puts before every input; the reference gets it the way
-    ``SentenceTransformer.encode(prompt=...)`` does, as part of the text.
+    ``SentenceTransformer.encode(prompt=...)`` does, as part of the text. A batched graph gets all
+    texts in one call, so what is checked is each row of a batch mixing every length; if that call
+    fails, each text alone says which line fails.
     """
     expected = reference.encode([prefix + t for t in texts], batch_size=16, convert_to_numpy=True, show_progress_bar=False)
     report = ValidationReport(threshold=threshold, limitations=limitations)
-    for text, want in zip(texts, expected):
+    rows = _one_batch(session, texts)
+    for index, (text, want) in enumerate(zip(texts, expected)):
         try:
-            got = embed(session, [text])[0]
+            got = rows[index] if rows is not None else embed(session, [text])[0]
         except Exception as exc:  # an ORT failure on one line is a finding, not a crash
             report.results.append(LineResult(text, float("nan"), error=str(exc).splitlines()[0]))
             continue
