@@ -101,8 +101,8 @@ def test_int8_batches_run_one_string_at_a_time_and_equal_the_int8_graph(minilm_d
 
 
 def test_fp16_batches_stay_within_float16_rounding_of_the_fp16_graph(minilm_dir: Path) -> None:
-    """Not identical: ONNX Runtime's highest level removes float16 cast round trips in the main graph,
-    not inside a Loop body (measured 3.7e-4 apart even in chunks of one; 0.0 up to the extended level)."""
+    """Not identical: ONNX Runtime's highest level removes Cast nodes in the main graph, none inside a
+    Loop body (measured 3.7e-4 apart even in chunks of one; 0.0 up to the extended level)."""
     single = np.asarray(embed(open_session(ONNXPipeline(minilm_dir, ONNXPipelineConfig(use_float16=True, validate=False)).build()), MIXED))
     rows = _run_batches(open_session(ONNXPipeline(minilm_dir, ONNXPipelineConfig(use_float16=True, batch=True, validate=False)).build()), MIXED, 64)
     np.testing.assert_allclose(rows, single, atol=1e-3)
