@@ -24,12 +24,15 @@ axis.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from embedpipe import contract
 from embedpipe.errors import ExportError
+from embedpipe.graph import node_reads
 
 BATCH = "batch"
 DEFAULT_CHUNK = 16  # strings per encoder run; see the module docstring and bench/bench_batch.py
@@ -115,26 +118,13 @@ def _ancestors(graph: onnx.GraphProto, names: list[str]) -> list[onnx.NodeProto]
         if node is None or id(node) in wanted:
             continue
         wanted.add(id(node))
-        pending.extend(n for n in node.input if n)
-        pending.extend(_subgraph_reads(node))
+        pending.extend(node_reads(node))
     return [node for node in graph.node if id(node) in wanted]
-
-
-def _subgraph_reads(node: onnx.NodeProto) -> list[str]:
-    """Outer-scope names a node's subgraphs read (an If or Loop inside a tokenizer stage)."""
-    reads: list[str] = []
-    for attribute in node.attribute:
-        graphs = [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else list(attribute.graphs)
-        for sub in graphs:
-            local = {v.name for v in sub.input} | {t.name for t in sub.initializer}
-            local |= {out for inner in sub.node for out in inner.output}
-            reads.extend(n for inner in sub.node for n in (*inner.input, *_subgraph_reads(inner)) if n and n not in local)
-    return reads
 
 
 def _outer_inputs(nodes: list[onnx.NodeProto]) -> set[str]:
     made = {out for node in nodes for out in node.output}
-    return {name for node in nodes for name in (*node.input, *_subgraph_reads(node)) if name and name not in made}
+    return {name for node in nodes for name in node_reads(node) if name not in made}
 
 
 def _renamed(nodes: list[onnx.NodeProto], names: dict[str, str]) -> list[onnx.NodeProto]:
@@ -176,14 +166,7 @@ def _tokenize_body(nodes: list[onnx.NodeProto], id_names: list[str], max_length:
         steps.append(helper.make_node("Pad", [_name(f"flat_{name}"), _name("pads")], [_name(f"row_{name}")], mode="constant"))
         outputs.append(helper.make_tensor_value_info(_name(f"row_{name}"), TensorProto.INT64, [max_length]))
     outputs.append(helper.make_tensor_value_info(_name("length"), TensorProto.INT64, [1]))
-    moved = {out for node in nodes for out in node.output}
-    return helper.make_graph(
-        steps,
-        "tokenize_one",
-        _loop_inputs(),
-        outputs,
-        value_info=[v for v in graph.value_info if v.name in moved and v.name not in id_names],
-    )
+    return helper.make_graph(steps, "tokenize_one", _loop_inputs(), outputs, value_info=_declared_shapes(graph, nodes, id_names))
 
 
 def _embed_body(
@@ -229,9 +212,14 @@ def _embed_body(
         steps.append(helper.make_node("ScatterND", [carried_in, _name("row_indices"), local[output.name]], [carried_out]))
         body_inputs.append(helper.make_tensor_value_info(carried_in, output.type.tensor_type.elem_type, None))
         body_outputs.append(helper.make_tensor_value_info(carried_out, output.type.tensor_type.elem_type, None))
-    made = {out for node in nodes for out in node.output} - set(local)
-    shapes = [v for v in graph.value_info if v.name in made]
-    return helper.make_graph(steps, "embed_chunk", body_inputs, body_outputs, value_info=shapes)
+    return helper.make_graph(steps, "embed_chunk", body_inputs, body_outputs, value_info=_declared_shapes(graph, nodes, local))
+
+
+def _declared_shapes(graph: onnx.GraphProto, nodes: list[onnx.NodeProto], renamed: Iterable[str]) -> list[onnx.ValueInfoProto]:
+    """The shapes ``graph`` declares for what ``nodes`` make, for the body they move into; ``renamed``
+    values get other names there and are left out."""
+    made = {out for node in nodes for out in node.output} - set(renamed)
+    return [value for value in graph.value_info if value.name in made]
 
 
 def _zeros_like_rows(output: onnx.ValueInfoProto, count_1d: str) -> list[onnx.NodeProto]:

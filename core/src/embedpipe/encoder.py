@@ -12,6 +12,7 @@ import onnx
 
 from embedpipe import contract
 from embedpipe.errors import ExportError, ModelSourceError, UnsupportedModelError
+from embedpipe.graph import node_reads
 from embedpipe.source import ModelSource
 from embedpipe.weights import WeightFolder
 
@@ -179,15 +180,7 @@ def _stream_parameters(
     import torch
 
     state = dict(wrapper.state_dict(keep_vars=False))
-    used = {name for node in graph.graph.node for name in node.input}
-    used |= {
-        name
-        for node in graph.graph.node
-        for attr in node.attribute
-        for sub in _subgraphs(attr)
-        for n in sub.node
-        for name in n.input
-    }
+    used = {name for node in graph.graph.node for name in node_reads(node)}
     kept, wanted = [], []
     for value in graph.graph.input:
         if value.name in names:
@@ -216,10 +209,6 @@ def _stream_parameters(
     graph.graph.input.extend(kept)
     graph.graph.initializer.extend(made)
     return graph
-
-
-def _subgraphs(attr: onnx.AttributeProto) -> list[onnx.GraphProto]:
-    return [attr.g] if attr.HasField("g") else list(attr.graphs)
 
 
 def _onnx_types() -> dict[Any, int]:

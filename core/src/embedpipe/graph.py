@@ -41,17 +41,29 @@ def _graph_names(graph: onnx.GraphProto) -> set[str]:
     for node in graph.node:
         names.update(n for n in (*node.input, *node.output) if n)
         for attribute in node.attribute:
-            for sub in _subgraphs(attribute):
+            for sub in subgraphs(attribute):
                 names |= _graph_names(sub)
     return names
 
 
-def _subgraphs(attribute: onnx.AttributeProto) -> list[onnx.GraphProto]:
+def subgraphs(attribute: onnx.AttributeProto) -> list[onnx.GraphProto]:
+    """The graphs an attribute holds (a Loop's or If's bodies), or none."""
     if attribute.type == onnx.AttributeProto.GRAPH:
         return [attribute.g]
     if attribute.type == onnx.AttributeProto.GRAPHS:
         return list(attribute.graphs)
     return []
+
+
+def node_reads(node: onnx.NodeProto) -> list[str]:
+    """The names a node reads: its inputs, and what its subgraphs, at any depth, read from outside them."""
+    reads = [name for name in node.input if name]
+    for attribute in node.attribute:
+        for sub in subgraphs(attribute):
+            local = {v.name for v in sub.input} | {t.name for t in sub.initializer}
+            local |= {out for inner in sub.node for out in inner.output}
+            reads.extend(name for inner in sub.node for name in node_reads(inner) if name not in local)
+    return reads
 
 
 def _rename_graph(graph: onnx.GraphProto, mapping: Mapping[str, str], prefix: str) -> None:
@@ -72,7 +84,7 @@ def _rename_graph(graph: onnx.GraphProto, mapping: Mapping[str, str], prefix: st
         # Every node gets a stage-prefixed name, so later passes can tell the stages apart.
         node.name = f"{prefix}{node.name or f'{node.op_type}#{index}'}"
         for attribute in node.attribute:
-            for sub in _subgraphs(attribute):
+            for sub in subgraphs(attribute):
                 _rename_graph(sub, mapping, prefix)
 
 
