@@ -54,7 +54,8 @@ def batched(model: onnx.ModelProto, max_length: int, chunk: int = DEFAULT_CHUNK)
     if contract.TEXT not in _outer_inputs(tokenizer_nodes):
         raise ExportError("the tokenizer stage does not read the graph's input", "batch a graph that embedpipe composed")
     moved = {id(node) for node in tokenizer_nodes}
-    rest = [node for node in graph.node if id(node) not in moved]
+    # What the outputs need beyond the tokenizer; a node nothing reads (a stage may leave one) stays out.
+    rest = [node for node in _ancestors(graph, [output.name for output in graph.output]) if id(node) not in moved]
     if contract.TEXT in _outer_inputs(rest):
         raise ExportError("a stage after the tokenizer reads the input string", "batch a graph that embedpipe composed")
     outputs = list(graph.output)

@@ -72,11 +72,12 @@ def normalized_items(
     field = {name: g.take(g.const(values, name), row) for name, values in chars.fields.items()}
     n = g.op("Shape", row)
     position = g.arange(n)
-    start_row, removed = g.op("Mul", position, g.scalar(0)), g.op("Less", position, g.scalar(0))
     if specials is not None:
         start_row, inside = match_specials(g, field["special_char"], position, specials)
         whitespace = g.op("Equal", g.op("Mod", field["self_item"], g.scalar(2)), g.scalar(1))
         removed = g.op("Or", inside, _absorbed(g, start_row, inside, whitespace, lstrip, rstrip))
+    else:
+        start_row, removed = g.op("Mul", position, g.scalar(0)), g.op("Less", position, g.scalar(0))
 
     # Graphemes, never across a removed position.
     after_removed = g.concat([g.scalar(True, bool, (1,)), g.slice(removed, 0, -1)])
