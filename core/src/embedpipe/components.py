@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import onnx
 
+from embedpipe import contract
+
 if TYPE_CHECKING:
     import torch
 
@@ -48,6 +50,9 @@ class TokenizerOptions:
     # Text put before every input inside the graph (a prompt). The stage tokenizes prefix + input as
     # one text, exactly as Hugging Face tokenizes the concatenation, or refuses with UnsupportedModelError.
     prefix: str = ""
+    # Which op domains the stage may use (contract.OP_PROFILES): "oracle" allows the extension
+    # tokenizer ops but no com.microsoft op, "portable" the reverse.
+    op_profile: str = contract.DEFAULT_OP_PROFILE
 
 
 @runtime_checkable

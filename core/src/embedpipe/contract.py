@@ -37,3 +37,15 @@ ALLOWED_EXTENSION_OPS = frozenset(
     {"BertTokenizer", "GPT2Tokenizer", "RobertaTokenizer", "SentencepieceTokenizer", "CLIPTokenizer"}
 )
 STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
+
+# Op profiles: which op domains an export may use (docs/oracle.md, "Op profiles").
+# - oracle (default): what Oracle documents: standard ONNX, ai.onnx.ml, and the extension tokenizer
+#   ops above. Oracle's docs say nothing of ONNX Runtime's com.microsoft contrib ops.
+# - portable: standard ONNX, ai.onnx.ml and com.microsoft, no extension op: any ONNX Runtime build,
+#   also those without the onnxruntime-extensions library (Java, C#, JavaScript, mobile).
+ORACLE_PROFILE = "oracle"
+PORTABLE_PROFILE = "portable"
+OP_PROFILES = (ORACLE_PROFILE, PORTABLE_PROFILE)
+DEFAULT_OP_PROFILE = ORACLE_PROFILE
+CONTRIB_DOMAIN = "com.microsoft"
+ORACLE_DOCUMENTED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})  # plus ALLOWED_EXTENSION_OPS

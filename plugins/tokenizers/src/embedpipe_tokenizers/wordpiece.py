@@ -39,6 +39,7 @@ class ExactWordPieceTokenizer:
             do_lower_case=options.do_lower_case,
             prefix=options.prefix,
             opset=options.opset,
+            op_profile=options.op_profile,
         )
 
 

@@ -30,7 +30,7 @@ MIN_OPSET = 13  # Unsqueeze/Squeeze/Slice with tensor axes
 
 def _normalized_items(g: GraphBuilder, text: str, chars: CharTables, specials: SpecialTable | None, prefix: str) -> str:
     """``prefix`` + raw string -> the normalized item stream [M], special tokens already in place."""
-    row = g.label_encoder(g.characters(text, prefix), chars.keys, chars.key_rows, chars.default_row, "char_rows")
+    row = g.character_rows(text, prefix, chars.keys, chars.key_rows, chars.default_row, "char_rows")
     if specials is not None:
         code = g.take(g.const(chars.row_special, "row_special"), row)
         special_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), specials)
@@ -47,6 +47,7 @@ def build_exact_wordpiece_graph(
     do_lower_case: bool | None = None,
     prefix: str = "",
     opset: int = contract.DEFAULT_OPSET,
+    op_profile: str = contract.DEFAULT_OP_PROFILE,
 ) -> onnx.ModelProto:
     """The tokenizer stage for a BERT-family model: ``input`` string [1] -> int64 [1, S] outputs.
 
@@ -76,7 +77,7 @@ def build_exact_wordpiece_graph(
         extra[:, :3] = [[SPACE_ITEM, symbol + 1, SPACE_ITEM] for symbol in pieces.special_symbols]
         chars = replace(chars, row_items=np.concatenate([chars.row_items, extra]))
 
-    g = GraphBuilder(opset)
+    g = GraphBuilder(opset, op_profile=op_profile)
     max_chars = spec.model.max_input_chars_per_word
     items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, specials, prefix), max_body, max_chars)
     body = g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, max_body + 1)

@@ -2,7 +2,8 @@
 
 The exact tokenizer is a few hundred lines of tensor code; writing it as calls (``g.op("Add", a, b)``)
 instead of hand-made NodeProtos keeps each step readable, and keeps the opset 17/18 differences
-(reduce axes as attribute or input) in one place.
+(reduce axes as attribute or input) and the op profile's way of splitting text (``character_rows``)
+in one place.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ from typing import Any
 
 import numpy as np
 import onnx
+from embedpipe import contract
 from onnx import TensorProto, helper, numpy_helper
 
+from embedpipe_tokenizers.exact.utf8 import utf8_split_op, utf8_to_code_points
+
 ML_DOMAIN = "ai.onnx.ml"
-MS_DOMAIN = "com.microsoft"
+MS_DOMAIN = contract.CONTRIB_DOMAIN
 INT64_MAX = np.iinfo(np.int64).max
 
 
 class GraphBuilder:
     """Collects nodes and initializers; every value is an int64 tensor unless a step says otherwise."""
 
-    def __init__(self, opset: int, prefix: str = "tok") -> None:
+    def __init__(self, opset: int, prefix: str = "tok", *, op_profile: str = contract.DEFAULT_OP_PROFILE) -> None:
+        if op_profile not in contract.OP_PROFILES:
+            raise ValueError(f"unknown op profile {op_profile!r}")
         self.opset = opset
         self.prefix = prefix
+        self.op_profile = op_profile
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
@@ -33,7 +40,7 @@ class GraphBuilder:
     def subgraph(self, prefix: str) -> GraphBuilder:
         """A builder for a Loop body: its own nodes, but constants go to this graph (the body reads
         them from the outer scope, which every ONNX Runtime version accepts)."""
-        body = GraphBuilder(self.opset, f"{self.prefix}/{prefix}")
+        body = GraphBuilder(self.opset, f"{self.prefix}/{prefix}", op_profile=self.op_profile)
         body.initializers = self.initializers
         body._scalars = self._scalars
         return body
@@ -87,14 +94,31 @@ class GraphBuilder:
         self.nodes.append(helper.make_node(op_type, list(inputs), [out], domain=domain, **attrs))
         return out
 
-    def characters(self, text: str, prefix: str = "") -> str:
-        """The string tensor [1] as its Unicode code points [N], one string each (NUL, newlines and
-        combining marks included; the empty string gives none), after the code points of ``prefix``
-        (a prompt: no allowed op joins strings, so it joins here, before anything reads the text)."""
-        split = self.flatten(self.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""]))
-        if not prefix:
-            return split
-        return self.concat([self.const(list(prefix), "prefix", dtype=object), split])
+    def character_rows(self, text: str, prefix: str, keys: Sequence[str], values: Sequence[int], default: int, hint: str) -> str:
+        """The string tensor [1] as one table row per Unicode code point [N] (NUL, newlines and
+        combining marks included; the empty string gives none): ``values[i]`` where the code point
+        is ``keys[i]`` (one-character strings), else ``default``. ``prefix`` (a prompt) comes first:
+        no allowed op joins strings, so it joins here, before anything reads the text.
+
+        How the text is split depends on the op profile. ``portable``: com.microsoft.Tokenizer gives
+        one string per code point, looked up by string. ``oracle``: the GPT2Tokenizer op (a
+        tokenizer op Oracle documents) with a byte vocabulary gives the UTF-8 bytes, decoded here
+        into code points, looked up by number; that op stops at the first NUL (docs/tokenizers.md).
+        """
+        if self.op_profile == contract.PORTABLE_PROFILE:
+            split = self.flatten(self.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""]))
+            if prefix:
+                split = self.concat([self.const(list(prefix), "prefix", dtype=object), split])
+            return self.label_encoder(split, keys, values, default, hint)
+        code_points = utf8_to_code_points(self, self.flatten(utf8_split_op(self, text)))
+        if prefix:
+            code_points = self.concat([self.const([ord(ch) for ch in prefix], "prefix"), code_points])
+        return self.label_encoder(code_points, [ord(key) for key in keys], values, default, hint)
+
+    def opset_imports(self) -> list[onnx.OperatorSetIdProto]:
+        """The domains a stage built with this builder uses, per its op profile."""
+        custom = MS_DOMAIN if self.op_profile == contract.PORTABLE_PROFILE else contract.EXTENSIONS_DOMAIN
+        return [helper.make_opsetid("", self.opset), helper.make_opsetid(ML_DOMAIN, 2), helper.make_opsetid(custom, 1)]
 
     def ops(self, op_type: str, *inputs: str, outputs: int, hint: str | None = None, **attrs: Any) -> list[str]:
         """Append one node with several outputs and return their names."""

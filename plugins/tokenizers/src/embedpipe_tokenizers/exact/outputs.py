@@ -9,7 +9,7 @@ import onnx
 from embedpipe import contract
 from onnx import TensorProto, helper
 
-from embedpipe_tokenizers.exact.graph import ML_DOMAIN, MS_DOMAIN, GraphBuilder
+from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.spec import Template
 
 
@@ -66,9 +66,8 @@ def stage_model(g: GraphBuilder, name: str, outputs: list[str]) -> onnx.ModelPro
         [helper.make_tensor_value_info(output, TensorProto.INT64, [1, "sequence"]) for output in outputs],
         initializer=g.initializers,
     )
-    opsets = [helper.make_opsetid("", g.opset), helper.make_opsetid(ML_DOMAIN, 2), helper.make_opsetid(MS_DOMAIN, 1)]
     model = helper.make_model(
-        graph, opset_imports=opsets, ir_version=contract.DEFAULT_IR_VERSION, producer_name="embedpipe-tokenizers"
+        graph, opset_imports=g.opset_imports(), ir_version=contract.DEFAULT_IR_VERSION, producer_name="embedpipe-tokenizers"
     )
     onnx.checker.check_model(model)
     return model

@@ -1,7 +1,10 @@
 """The WordPiece vocabulary as one lookup table over a trie of its pieces.
 
-Every prefix of every piece is a trie node, keyed by a hash of its symbols (a sum of per-position
-weights, so all prefixes of a window hash at once with one CumSum). A node's value holds its
+Every prefix of every piece is a trie node, keyed by a hash of its symbols: the sum of symbol times a
+random per-position weight, modulo a prime below 2**39 (all prefixes of a window hash at once with one
+CumSum). The weights are uniform over the field, so two given strings collide with probability 1/p,
+and a vocabulary of a million trie nodes draws collision-free weights within a few tries; plain
+integer weights (no modulus) collide systematically at real vocabulary sizes. A node's value holds its
 parent's key and, if the prefix is itself a piece, its token id. The graph accepts the node found
 for a window only when, for every shorter prefix of the window, the node found names the previous
 one as its parent: keys are unique among trie nodes, so by induction the accepted node spells the
@@ -15,10 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from embedpipe.errors import UnsupportedModelError
 
+from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.spec import BERT_OP_FIX, WordPieceModel
 
 KEY_BITS = 40  # node keys < 2**40; a value is (token + 1) << KEY_BITS | parent key
 TOKEN_BITS = 62 - KEY_BITS
+HASH_PRIME = 549_755_813_881  # the largest prime below 2**39: keys 2 * hash + 1 stay below 2**40
+MAX_SYMBOL = 1 << 23  # |symbol| * weight < 2**62: no int64 overflow before the modulus
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class PieceTables:
-    """``weights`` [L]: a window's hash for length l+1 is sum(weights[:l+1] * symbols[:l+1]); its
-    key is 2 * hash + the continuation bit (the roots' keys are 0 and 1). ``keys`` -> ``values``
+    """``weights`` [L]: a window's hash for length l+1 is sum(weights[:l+1] * symbols[:l+1]) mod
+    ``HASH_PRIME`` (see ``window_hashes``); its key is 2 * hash + the continuation bit (the roots' keys are 0 and 1). ``keys`` -> ``values``
     is the LabelEncoder over all trie nodes. ``special_symbols``: the symbol standing for each
     added token, a one-symbol piece of its own (after the alphabet's)."""
 
@@ -83,24 +89,34 @@ def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int =
     max_len = max((len(symbols) for _, symbols, _ in pieces), default=1)
     if any(token_id + 1 >= 1 << TOKEN_BITS for _, _, token_id in pieces):
         raise UnsupportedModelError(f"the exact WordPiece graph cannot hold a token id of 2**{TOKEN_BITS} or more", BERT_OP_FIX)
+    if len(alphabet) + len(specials) >= MAX_SYMBOL:
+        raise UnsupportedModelError(f"the exact graph cannot hold an alphabet of {MAX_SYMBOL} symbols or more", BERT_OP_FIX)
     nodes = _trie(pieces)
     cont = np.array([c for c, _ in nodes], np.int64)
     depth = np.array([len(sym) for _, sym in nodes], np.int64)
     padded = np.zeros((len(nodes), max_len), np.int64)
     for i, (_, sym) in enumerate(nodes):
         padded[i, : len(sym)] = sym
-    # Hashes stay below 2**(KEY_BITS - 1), keys below 2**KEY_BITS.
-    high = (1 << (KEY_BITS - 1)) // (max_len * (len(alphabet) + len(specials) + 1))
     rng = np.random.default_rng(seed)
     for _ in range(100):
-        weights = rng.integers(1, max(2, high), size=max_len, dtype=np.int64)
-        prefix = np.cumsum(padded * weights, axis=1)  # [node, l]: hash of its first l+1 symbols
+        weights = rng.integers(1, HASH_PRIME, size=max_len, dtype=np.int64)
+        prefix = np.cumsum(padded * weights % HASH_PRIME, axis=1) % HASH_PRIME  # [node, l]: hash of its first l+1 symbols
         keys = 2 * prefix[np.arange(len(nodes)), depth - 1] + cont
         if len(np.unique(keys)) == len(keys):  # two trie nodes never share a key
             break
-    else:  # pragma: no cover - 100 draws colliding is not a thing that happens
+    else:  # pragma: no cover - with p ~ 2**39, 100 colliding draws do not happen below ~10**7 nodes
         raise RuntimeError("could not find collision-free hash weights")
     parents = np.where(depth > 1, 2 * prefix[np.arange(len(nodes)), np.maximum(depth - 2, 0)] + cont, cont)
     tokens = np.array(list(nodes.values()), np.int64)
     values = ((tokens + 1) << KEY_BITS) | parents
     return PieceTables(alphabet, specials, max_len, weights, keys.tolist(), values.tolist())
+
+
+def window_hashes(g: GraphBuilder, window: str, p: PieceTables) -> str:
+    """[M, L]: the hash of every prefix of every window [M, L] of symbols, as the tables key them.
+
+    A verified node spells its window exactly: its last symbol s' satisfies w * (s - s') = 0 mod p
+    with w != 0 and |s - s'| < p, so s = s' (boundaries and padding, negative symbols, included).
+    """
+    terms = g.op("Mod", g.op("Mul", window, g.const(p.weights[None, :], "hash_weights")), g.scalar(HASH_PRIME))
+    return g.op("Mod", g.op("CumSum", terms, g.scalar(1)), g.scalar(HASH_PRIME))

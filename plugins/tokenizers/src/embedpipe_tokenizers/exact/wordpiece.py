@@ -14,7 +14,7 @@ import numpy as np
 from onnx import TensorProto
 
 from embedpipe_tokenizers.exact.graph import GraphBuilder
-from embedpipe_tokenizers.exact.pieces import KEY_BITS, PieceTables
+from embedpipe_tokenizers.exact.pieces import KEY_BITS, PieceTables, window_hashes
 
 SHIFT = 1 << 32  # the best hit packs as length * SHIFT + token id + 1
 
@@ -26,7 +26,7 @@ def longest_pieces(g: GraphBuilder, sym: str, pos: str, cont: str, p: PieceTable
     lengths = np.arange(1, width + 1)[None, :]
     padded = g.concat([sym, g.const(np.zeros(width), "pad")])
     window = g.take(padded, g.op("Add", g.unsqueeze(pos, 1), g.const(np.arange(width)[None, :], "ahead")), width)
-    prefix_hash = g.op("CumSum", g.op("Mul", window, g.const(p.weights[None, :], "hash_weights")), g.scalar(1))
+    prefix_hash = window_hashes(g, window, p)
     cont = g.unsqueeze(cont, 1)
     key = g.op("Add", g.op("Mul", prefix_hash, g.scalar(2)), cont)  # [M, L]
     value = g.label_encoder(key, p.keys or [-2], p.values or [0], 0, "piece_trie")  # 0: no node

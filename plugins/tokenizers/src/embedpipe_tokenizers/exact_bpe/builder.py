@@ -44,6 +44,7 @@ def build_exact_bpe_graph(
     with_token_type_ids: bool = False,
     prefix: str = "",
     opset: int = contract.DEFAULT_OPSET,
+    op_profile: str = contract.DEFAULT_OP_PROFILE,
 ) -> onnx.ModelProto:
     """The tokenizer stage for a byte-level BPE model: ``input`` string [1] -> int64 [1, S] outputs.
 
@@ -60,7 +61,7 @@ def build_exact_bpe_graph(
             f"max_length {max_length} leaves no room for the {spec.template.added} special tokens", "use a larger max_length"
         )
     special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
-    g = GraphBuilder(opset)
+    g = GraphBuilder(opset, op_profile=op_profile)
     words = first_words(
         g,
         contract.TEXT,

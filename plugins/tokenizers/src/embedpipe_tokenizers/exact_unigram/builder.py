@@ -42,7 +42,8 @@ def _entries(spec: UnigramSpec) -> list[Entry]:
 
 
 def build_exact_unigram_graph(
-    tokenizer_json: Path, max_length: int, *, with_token_type_ids: bool = False, prefix: str = "", opset: int = contract.DEFAULT_OPSET
+    tokenizer_json: Path, max_length: int, *, with_token_type_ids: bool = False, prefix: str = "", opset: int = contract.DEFAULT_OPSET,
+    op_profile: str = contract.DEFAULT_OP_PROFILE,
 ) -> onnx.ModelProto:
     """The tokenizer stage for a SentencePiece-Unigram model: ``input`` string [1] -> int64
     ``input_ids``/``attention_mask`` [1, S], equal to ``tokenizers.Tokenizer.from_file`` on
@@ -66,7 +67,7 @@ def build_exact_unigram_graph(
     meta_item = (pieces.alphabet.get(spec.replacement, 0) + 1) * FLAGS + META
     special_items = np.array([(s + 1) * FLAGS + SPECIAL for s in pieces.special_symbols], np.int64)
 
-    g = GraphBuilder(opset)
+    g = GraphBuilder(opset, op_profile=op_profile)
     specials = special_table(spec.added_tokens, special_chars, first_row=1) if spec.added_tokens else None
     items = normalized_items(
         g, contract.TEXT, chars, trie, specials, special_items,

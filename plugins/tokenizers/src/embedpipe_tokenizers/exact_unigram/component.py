@@ -29,4 +29,5 @@ class ExactUnigramTokenizer:
             with_token_type_ids=options.with_token_type_ids,
             prefix=options.prefix,
             opset=options.opset,
+            op_profile=options.op_profile,
         )

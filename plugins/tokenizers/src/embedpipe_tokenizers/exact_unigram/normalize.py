@@ -68,7 +68,7 @@ def normalized_items(
     lstrip: np.ndarray, rstrip: np.ndarray, prefix: str = "",
 ) -> str:  # fmt: skip
     """``prefix`` + raw string -> items [M]: normalized characters, SEGMENT around each added token's item."""
-    row = g.label_encoder(g.characters(text, prefix), chars.keys, chars.key_rows, chars.default_row, "char_rows")
+    row = g.character_rows(text, prefix, chars.keys, chars.key_rows, chars.default_row, "char_rows")
     field = {name: g.take(g.const(values, name), row) for name, values in chars.fields.items()}
     n = g.op("Shape", row)
     position = g.arange(n)

@@ -17,7 +17,7 @@ import numpy as np
 from onnx import TensorProto, helper
 
 from embedpipe_tokenizers.exact.graph import GraphBuilder
-from embedpipe_tokenizers.exact.pieces import KEY_BITS, PieceTables
+from embedpipe_tokenizers.exact.pieces import KEY_BITS, PieceTables, window_hashes
 
 LIFTING_LEVELS = 17  # back pointers followed up to 2**17 - 1 steps: more than any word's characters
 
@@ -30,7 +30,7 @@ def _piece_hits(g: GraphBuilder, symbols: str, p: PieceTables) -> str:
     position = g.arange(g.op("Shape", symbols))
     padded = g.concat([symbols, g.const(np.full(width, -2), "pad")])
     window = g.take(padded, g.op("Add", g.unsqueeze(position, 1), g.const(np.arange(width)[None, :], "ahead")), width)
-    key = g.op("Mul", g.op("CumSum", g.op("Mul", window, g.const(p.weights[None, :], "hash_weights")), g.scalar(1)), g.scalar(2))
+    key = g.op("Mul", window_hashes(g, window, p), g.scalar(2))
     value = g.label_encoder(key, p.keys or [-2], p.values or [0], 0, "piece_trie")
     parent = g.concat([g.op("Mul", g.unsqueeze(position, 1), g.scalar(0)), g.slice(key, 0, width - 1, axis=1)], axis=1)
     linked = g.cast(g.op("Equal", g.op("Mod", value, g.scalar(1 << KEY_BITS)), parent), TensorProto.INT64)

@@ -1,0 +1,85 @@
+"""Text to code points with a tokenizer op Oracle documents: UTF-8 bytes from GPT2Tokenizer, decoded by tensor ops.
+
+No standard ONNX op below opset 20 splits a string, and ``com.microsoft.Tokenizer`` is not an op
+Oracle documents. onnxruntime-extensions' ``GPT2Tokenizer`` is: given a vocabulary of the 256
+ByteLevel symbols (symbol of byte b -> id b) and no real merge, it returns the input's UTF-8 bytes
+one id each, in onnxruntime-extensions 0.10.1, 0.12.0 and 0.15.2 alike (tests/tokenizers/test_utf8.py).
+Two quirks, both handled or declared:
+- the op always treats ``<|endoftext|>`` as a special token, so the vocabulary names it (id 256)
+  and the graph puts its 13 bytes back;
+- the op stops at the first NUL: text from there on is lost (a declared limitation).
+Merges cannot be empty in 0.15.2, so they hold only the version header.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from embedpipe import contract
+from onnx import TensorProto
+
+if TYPE_CHECKING:
+    from embedpipe_tokenizers.exact.graph import GraphBuilder
+
+END_OF_TEXT = "<|endoftext|>"
+_END_OF_TEXT_ID = 256
+# Per UTF-8 length 1..4 (row 0 unused): the lead byte's marker bits, and 64**k for the k-th last byte.
+_LEAD_BITS = np.array([0, 0, 0xC0, 0xE0, 0xF0], np.int64)
+_POWERS = np.array([1, 64, 4096, 262144], np.int64)
+
+
+@cache
+def byte_symbols() -> tuple[str, ...]:
+    """ByteLevel's printable symbol for each byte 0..255 (GPT-2's bytes_to_unicode table): printable
+    Latin-1 bytes stand for themselves, the others for 256 + their rank among them."""
+    kept = [*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    moved = [b for b in range(256) if b not in kept]
+    symbols = dict(zip(kept, map(chr, kept))) | {b: chr(256 + i) for i, b in enumerate(moved)}
+    return tuple(symbols[b] for b in range(256))
+
+
+def _byte_table() -> np.ndarray:
+    """[257, 13]: the bytes each id of the split op stands for, -1 padded (id 256: ``<|endoftext|>``)."""
+    table = np.full((_END_OF_TEXT_ID + 1, len(END_OF_TEXT)), -1, np.int64)
+    table[:256, 0] = np.arange(256)
+    table[_END_OF_TEXT_ID] = list(END_OF_TEXT.encode())
+    return table
+
+
+def utf8_split_op(g: GraphBuilder, text: str) -> str:
+    """The UTF-8 bytes of the string tensor [1] as int64 [N] (up to its first NUL)."""
+    vocab = {symbol: b for b, symbol in enumerate(byte_symbols())} | {END_OF_TEXT: _END_OF_TEXT_ID}
+    ids = g.op(
+        "GPT2Tokenizer",
+        text,
+        hint="utf8_bytes",
+        domain=contract.EXTENSIONS_DOMAIN,
+        vocab=json.dumps(vocab, ensure_ascii=False),
+        merges="#version: 0.2\n",
+    )
+    expanded = g.flatten(g.op("Gather", g.const(_byte_table(), "id_bytes"), g.flatten(ids)))
+    return g.compress(expanded, g.op("GreaterOrEqual", expanded, g.scalar(0)))
+
+
+def utf8_to_code_points(g: GraphBuilder, data: str) -> str:
+    """Valid UTF-8 bytes [N] -> their code points [C]: each lead byte with its continuation bytes."""
+    continuation = g.op("And", g.op("GreaterOrEqual", data, g.scalar(0x80)), g.op("Less", data, g.scalar(0xC0)))
+    leads = g.flatten(g.op("NonZero", g.op("Not", continuation)))
+    padded = g.concat([data, g.const(np.zeros(3), "utf8_pad")])
+    column = g.const(np.arange(4)[None, :], "byte_column")
+    window = g.take(padded, g.op("Add", g.unsqueeze(leads, 1), column), 4)  # [C, 4]
+    first = g.slice(window, 0, 1, axis=1)  # [C, 1]
+    length = g.scalar(1)
+    for bound in (0xC0, 0xE0, 0xF0):
+        length = g.op("Add", length, g.cast(g.op("GreaterOrEqual", first, g.scalar(bound)), TensorProto.INT64))
+    payload = g.where(
+        g.op("Equal", column, g.scalar(0)),
+        g.op("Sub", first, g.op("Gather", g.const(_LEAD_BITS, "lead_bits"), length)),
+        g.op("Sub", window, g.scalar(0x80)),
+    )
+    shift = g.op("Max", g.op("Sub", g.op("Sub", length, g.scalar(1)), column), g.scalar(0))
+    weight = g.where(g.op("Less", column, length), g.op("Gather", g.const(_POWERS, "powers"), shift), g.scalar(0))
+    return g.op("ReduceSum", g.op("Mul", payload, weight), g.const([1], "axes"), keepdims=0)
