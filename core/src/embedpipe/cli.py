@@ -96,6 +96,14 @@ def main(strict_plugins: bool) -> None:
 @click.option("--normalize/--no-normalize", default=None, help="Force L2 normalization on or off.")
 @click.option("--max-seq-length", type=int, help="Truncate to this many tokens (default: as the model declares).")
 @click.option("--opset", type=int, default=17, show_default=True)
+@click.option(
+    "--op-profile",
+    type=click.Choice(["oracle", "portable"]),
+    default="oracle",
+    show_default=True,
+    help="oracle: only ops Oracle documents (standard ONNX, ai.onnx.ml, the extension tokenizer ops); "
+    "portable: no onnxruntime-extensions op (com.microsoft instead), for runtimes without that library.",
+)
 @click.option("--quantize", type=click.Choice(["int8", "fp16"]), help="Quantize the graph's body (never the tokenizer).")
 @click.option(
     "--quantize-option",

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from embedpipe import contract, runtime
+from embedpipe import contract, manifest, runtime
 from embedpipe.data import compat_runner
 from embedpipe.errors import ExportError
 from embedpipe.oprule import check_op_rule
@@ -99,6 +99,7 @@ class CompatReport:
     model_path: Path
     texts: tuple[str, ...]
     atol: float
+    op_profile: str  # the profile the graph was built for (the default when it records none)
     op_violations: list[str]
     runs: list[RuntimeRun]
     diffs: dict[tuple[str, str], float | None]
@@ -111,7 +112,8 @@ class CompatReport:
     def table(self) -> str:
         """The report as aligned plain text for a terminal or a CI log."""
         lines = [f"model: {self.model_path} (texts: {len(self.texts)}, atol {self.atol:g})"]
-        lines += ["op rule: ok"] if not self.op_violations else [f"op rule: {v}" for v in self.op_violations]
+        rule = f"op rule ({self.op_profile} profile)"
+        lines += [f"{rule}: ok"] if not self.op_violations else [f"{rule}: {v}" for v in self.op_violations]
         lines += _align(
             [("runtime", "onnxruntime", "extensions", "numpy", "loaded", "text errors", "finite")]
             + [_run_row(run) for run in self.runs]
@@ -131,7 +133,7 @@ class CompatReport:
             "ok": self.ok,
             "atol": self.atol,
             "texts": list(self.texts),
-            "op_rule": {"ok": not self.op_violations, "violations": self.op_violations},
+            "op_rule": {"profile": self.op_profile, "ok": not self.op_violations, "violations": self.op_violations},
             "runtimes": [_run_dict(run) for run in self.runs],
             "pairs": [
                 {"a": a, "b": b, "max_abs_diff": _json_float(d), "ok": d is not None and d <= self.atol}
@@ -201,7 +203,8 @@ def check_compat(
     runtimes: Sequence[RuntimeSpec] = RUNTIMES,
     cache_dir: Path | None = None,
 ) -> CompatReport:
-    """Check the op rule and run the graph in this process and in every runtime; compare all vectors."""
+    """Check the op rule of the profile the graph was built for, run the graph in this process and in
+    every runtime, and compare all vectors."""
     path = Path(model_path)
     if not path.is_file():
         raise ExportError(f"no ONNX file at {path}", "pass the path of a .onnx graph")
@@ -213,7 +216,8 @@ def check_compat(
         raise ExportError(f"{path} is not a readable ONNX model ({exc})", "pass a .onnx graph embedpipe built") from exc
     runs = [run_current(path, texts)] + [run_in_runtime(spec, path, texts, cache_dir=cache_dir) for spec in runtimes]
     diffs = {(a.name, b.name): max_abs_diff(a, b) for a, b in itertools.combinations(runs, 2)}
-    return CompatReport(path, tuple(texts), atol, check_op_rule(model), runs, diffs)
+    profile = manifest.recorded_op_profile(model) or contract.DEFAULT_OP_PROFILE
+    return CompatReport(path, tuple(texts), atol, profile, check_op_rule(model, op_profile=profile), runs, diffs)
 
 
 def max_abs_diff(a: RuntimeRun, b: RuntimeRun) -> float | None:

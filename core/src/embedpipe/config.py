@@ -56,6 +56,7 @@ class ONNXPipelineConfig:
     batch: bool = False  # string [N] -> float32 [N, D], for client-side throughput
     batch_chunk: int | None = None  # strings per encoder run in the batched graph (default 16; 1 with INT8)
     opset: int = contract.DEFAULT_OPSET
+    op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use (contract.OP_PROFILES)
     validate: bool = True
     trust_remote_code: bool = False
     revision: str | None = None
@@ -155,6 +156,7 @@ class Settings:
     prefix: str = ""  # the prompt the graph puts before every input
     batch: bool = False  # string [N] -> [N, D] (client-side only)
     batch_chunk: int = 0  # strings of similar length per encoder run in the batched graph (0: not batched)
+    op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use
 
     @property
     def normalizes(self) -> bool:
@@ -173,6 +175,12 @@ def resolve(
         raise ConfigError(
             f"opset {config.opset} is outside what Oracle's runtimes load",
             f"use {contract.DEFAULT_OPSET} to {contract.MAX_OPSET}",
+        )
+    if config.op_profile not in contract.OP_PROFILES:
+        raise ConfigError(
+            f"unknown op profile {config.op_profile!r}",
+            f"use {' or '.join(contract.OP_PROFILES)} ({contract.ORACLE_PROFILE}: what Oracle documents; "
+            f"{contract.PORTABLE_PROFILE}: no onnxruntime-extensions op)",
         )
     pooling, post = _declared_chain(source, config.preset)
     if config.post_processors is not None:
@@ -211,6 +219,7 @@ def resolve(
         prefix=_prefix(config, source, plugins),
         batch=bool(config.batch),
         batch_chunk=_batch_chunk(config, quantizer),
+        op_profile=config.op_profile,
     )
 
 

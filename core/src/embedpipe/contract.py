@@ -36,8 +36,6 @@ EXTENSIONS_DOMAIN = "ai.onnx.contrib"
 ALLOWED_EXTENSION_OPS = frozenset(
     {"BertTokenizer", "GPT2Tokenizer", "RobertaTokenizer", "SentencepieceTokenizer", "CLIPTokenizer"}
 )
-STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
-
 # Op profiles: which op domains an export may use (docs/oracle.md, "Op profiles").
 # - oracle (default): what Oracle documents: standard ONNX, ai.onnx.ml, and the extension tokenizer
 #   ops above. Oracle's docs say nothing of ONNX Runtime's com.microsoft contrib ops.

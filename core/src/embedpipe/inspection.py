@@ -11,7 +11,7 @@ from onnx.external_data_helper import uses_external_data
 
 from embedpipe import manifest
 from embedpipe.errors import ExportError
-from embedpipe.oprule import check_op_rule
+from embedpipe.oprule import check_op_rule, fitting_profile, undocumented_ops
 from embedpipe.weights import tensor_bytes
 
 
@@ -35,7 +35,7 @@ def _external_data(model: onnx.ModelProto) -> dict[str, Any] | None:
 
 def describe(file: Path) -> dict[str, Any]:
     """Inputs, outputs, opsets, op counts per domain, size, external data, metadata, the build
-    manifest (what went in) and the op-rule verdict."""
+    manifest (what went in), the op profile it was built for and the one it fits, and the op-rule verdict."""
     try:
         model = onnx.load(str(file), load_external_data=False)
     except Exception as exc:  # protobuf raises DecodeError and others
@@ -52,5 +52,9 @@ def describe(file: Path) -> dict[str, Any]:
         "ops": dict(sorted(ops.items())),
         "metadata": {p.key: p.value for p in model.metadata_props if p.key != manifest.MANIFEST_KEY},
         "manifest": manifest.read(model),
+        "op_profile": manifest.recorded_op_profile(model),
+        "fits_profile": fitting_profile(model),
         "oracle_op_rule": check_op_rule(model) or "ok",
+        "undocumented_in_oracle": undocumented_ops(model),
     }
+

@@ -109,3 +109,8 @@ def read(model: onnx.ModelProto) -> dict[str, Any] | None:
         if prop.key == MANIFEST_KEY:
             return json.loads(prop.value)
     return None
+
+
+def recorded_op_profile(model: onnx.ModelProto) -> str | None:
+    """The op profile the graph was built for, from its manifest (None: no manifest, or built before profiles)."""
+    return ((read(model) or {}).get("configuration") or {}).get("op_profile")

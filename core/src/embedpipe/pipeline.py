@@ -132,6 +132,7 @@ class ONNXPipeline:
             with_token_type_ids=contract.TOKEN_TYPE_IDS in self.encoder_inputs,
             opset=self.settings.opset,
             prefix=self.settings.prefix,
+            op_profile=self.settings.op_profile,
         )
         return self.components.tokenizer.build_graph(self.source, options)
 
@@ -220,7 +221,7 @@ class ONNXPipeline:
             onnx.checker.check_model(checked)
         except onnx.checker.ValidationError as exc:
             raise ExportError(f"the composed graph is not valid ONNX: {str(exc).splitlines()[0]}", "a stage broke the contract") from exc
-        assert_op_rule(model)
+        assert_op_rule(model, op_profile=self.settings.op_profile)
         if not 1 <= self.embedding_dim <= contract.MAX_EMBEDDING_DIM:
             raise ExportError(
                 f"embedding dimension {self.embedding_dim} is outside Oracle's 1..{contract.MAX_EMBEDDING_DIM}",
@@ -241,6 +242,7 @@ class ONNXPipeline:
             "post_processors": [{"name": "Pooling", "type": settings.pooling}]
             + [{"name": p.name, **{k: v for k, v in p.options.items() if k != "path"}} for p in settings.post_processors],
             "opset": settings.opset,
+            "op_profile": settings.op_profile,
             "distance_metrics": list(settings.distance_metrics),
             "languages": list(settings.languages),
             **({"prompt": settings.prefix} if settings.prefix else {}),

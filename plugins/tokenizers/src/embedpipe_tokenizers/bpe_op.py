@@ -135,7 +135,7 @@ class ByteLevelBpeOpTokenizer:
     limitations: Sequence[Limitation] = op_limits.BYTE_LEVEL_BPE
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
-        op_limits.refuse_prefix(options, self.op)
+        op_limits.refuse_what_ops_cannot(options, self.op)
         return build_bpe_op_graph(
             source.ensure_tokenizer_json(), options.max_length, op=self.op,
             with_token_type_ids=options.with_token_type_ids, pad_token=token_content(source.tokenizer_config.get("pad_token")), opset=options.opset,

@@ -10,13 +10,21 @@ import itertools
 import re
 import unicodedata
 
+from embedpipe import contract
 from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.errors import UnsupportedModelError
 
 
-def refuse_prefix(options: TokenizerOptions, op: str) -> None:
-    """A prompt cannot go before the text: no op Oracle accepts joins strings, and the op's ids of
-    the prompt and of the text are not those of the joined text (the split depends on both)."""
+def refuse_what_ops_cannot(options: TokenizerOptions, op: str) -> None:
+    """Refuse the options an extension-op stage cannot keep: the portable profile (no extension op),
+    and a prompt: it cannot go before the text, as no op Oracle accepts joins strings, and the op's
+    ids of the prompt and of the text are not those of the joined text (the split depends on both)."""
+    if options.op_profile == contract.PORTABLE_PROFILE:
+        raise UnsupportedModelError(
+            f"the {op} op stage uses an onnxruntime-extensions op, which the {contract.PORTABLE_PROFILE} op profile excludes",
+            f"use an exact tokenizer (the default) with op_profile='{contract.PORTABLE_PROFILE}', "
+            f"or op_profile='{contract.ORACLE_PROFILE}' for the op stage",
+        )
     if options.prefix:
         raise UnsupportedModelError(
             f"the {op} op stage cannot put the prompt {options.prefix!r} before the text",

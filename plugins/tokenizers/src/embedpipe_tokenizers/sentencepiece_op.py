@@ -143,7 +143,7 @@ class SentencepieceOpTokenizer:
     limitations: Sequence[Limitation] = op_limits.UNIGRAM
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
-        op_limits.refuse_prefix(options, "SentencepieceTokenizer")
+        op_limits.refuse_what_ops_cannot(options, "SentencepieceTokenizer")
         return build_sentencepiece_op_graph(
             source.ensure_tokenizer_json(), options.max_length,
             with_token_type_ids=options.with_token_type_ids, opset=options.opset,

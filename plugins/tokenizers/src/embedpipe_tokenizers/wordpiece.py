@@ -58,9 +58,9 @@ class BertOpTokenizer:
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
         from embedpipe_tokenizers.bert_op import build_bert_op_graph
-        from embedpipe_tokenizers.op_limits import refuse_prefix
+        from embedpipe_tokenizers.op_limits import refuse_what_ops_cannot
 
-        refuse_prefix(options, "BertTokenizer")
+        refuse_what_ops_cannot(options, "BertTokenizer")
         return build_bert_op_graph(
             source.path,
             options.max_length,
