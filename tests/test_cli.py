@@ -41,7 +41,9 @@ def test_inspect_shows_contract_and_op_rule(minilm_export) -> None:  # type: ign
     assert info["outputs"] == [{"name": "embedding", "type": "float32", "shape": [1, 384]}]
     assert info["opsets"]["ai.onnx"] == 17 and info["ir_version"] == 8
     assert info["oracle_op_rule"] == "ok"
-    assert not any(op.startswith("ai.onnx.contrib:") for op in info["ops"])  # the exact tokenizer needs no extension op
+    # The default oracle profile: no com.microsoft op; the exact tokenizer's only extension op splits the text.
+    assert info["op_profile"] == info["fits_profile"] == "oracle" and info["undocumented_in_oracle"] == []
+    assert [op for op in info["ops"] if not op.startswith(("ai.onnx:", "ai.onnx.ml:"))] == ["ai.onnx.contrib:GPT2Tokenizer"]
     assert json.loads(info["metadata"]["embedpipe.settings"])["max_seq_length"] == 256
 
 

@@ -1,4 +1,4 @@
-"""Oracle's op rule on tiny hand-built graphs: what passes, what is flagged and where."""
+"""Oracle's op rule on tiny hand-built graphs: what passes, what is flagged and where, per op profile."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from onnx import TensorProto, helper
 
 from embedpipe import contract
 from embedpipe.errors import ExportError
-from embedpipe.oprule import assert_op_rule, check_op_rule
+from embedpipe.oprule import assert_op_rule, check_op_rule, fitting_profile, undocumented_ops
 
 
 def model_of(
@@ -57,13 +57,50 @@ def test_unknown_domain_is_refused() -> None:
     assert any("com.example::Frobnicate" in v for v in check_op_rule(model))
 
 
-def test_com_microsoft_and_ml_ops_pass() -> None:
+def _contrib_and_ml_model() -> onnx.ModelProto:
     nodes = [
-        helper.make_node("Gelu", ["x"], ["g"], domain="com.microsoft"),
+        helper.make_node("Gelu", ["x"], ["g"], domain="com.microsoft", name="my_gelu"),
         helper.make_node("Normalizer", ["g"], ["y"], domain="ai.onnx.ml"),
     ]
     extra = (helper.make_opsetid("com.microsoft", 1), helper.make_opsetid("ai.onnx.ml", 3))
-    assert check_op_rule(model_of(*nodes, extra_opsets=extra)) == []
+    return model_of(*nodes, extra_opsets=extra)
+
+
+def test_com_microsoft_and_ml_ops_pass_the_portable_profile() -> None:
+    assert check_op_rule(_contrib_and_ml_model(), op_profile="portable") == []
+
+
+def test_com_microsoft_is_refused_by_the_oracle_profile_and_named_undocumented() -> None:
+    model = _contrib_and_ml_model()
+    violations = check_op_rule(model)  # the default profile is oracle
+    assert len(violations) == 1 and "my_gelu" in violations[0] and "does not document" in violations[0]
+    assert undocumented_ops(model) == ["com.microsoft::Gelu"]
+    assert fitting_profile(model) == "portable"
+
+
+def test_a_contrib_op_inside_a_loop_body_is_found() -> None:
+    body = helper.make_graph(
+        [helper.make_node("Gelu", ["v"], ["w"], domain="com.microsoft")],
+        "body",
+        [helper.make_tensor_value_info("v", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("w", TensorProto.FLOAT, None)],
+    )
+    model = model_of(helper.make_node("If", ["x"], ["y"], then_branch=body, else_branch=body))
+    assert undocumented_ops(model) == ["com.microsoft::Gelu"]
+    assert len(check_op_rule(model)) == 2 and check_op_rule(model, op_profile="portable") == []
+
+
+@pytest.mark.parametrize("op", sorted(contract.ALLOWED_EXTENSION_OPS))
+def test_the_portable_profile_refuses_every_extension_op(op: str) -> None:
+    model = model_of(contrib(op))
+    violations = check_op_rule(model, op_profile="portable")
+    assert len(violations) == 1 and "portable profile excludes" in violations[0]
+    assert undocumented_ops(model) == [] and fitting_profile(model) == "oracle"
+
+
+def test_an_unknown_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown op profile"):
+        check_op_rule(model_of(helper.make_node("Identity", ["x"], ["y"])), op_profile="oracel")
 
 
 def test_string_normalizer_is_flagged() -> None:

@@ -17,7 +17,9 @@ from functools import cached_property
 import numpy as np
 import onnx
 import onnxruntime as ort
+from embedpipe import contract
 from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+from onnxruntime_extensions import get_library_path
 from tokenizers import Tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,6 +34,7 @@ class Case:
     max_length: int
     with_token_type_ids: bool
     do_lower_case: bool | None = None
+    op_profile: str = contract.PORTABLE_PROFILE
 
     @property
     def tokenizer_json(self) -> pathlib.Path:
@@ -40,7 +43,11 @@ class Case:
     @cached_property
     def model(self) -> onnx.ModelProto:
         return build_exact_wordpiece_graph(
-            self.tokenizer_json, self.max_length, with_token_type_ids=self.with_token_type_ids, do_lower_case=self.do_lower_case
+            self.tokenizer_json,
+            self.max_length,
+            with_token_type_ids=self.with_token_type_ids,
+            do_lower_case=self.do_lower_case,
+            op_profile=self.op_profile,
         )
 
     @cached_property
@@ -48,6 +55,8 @@ class Case:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if self.op_profile == contract.ORACLE_PROFILE:
+            options.register_custom_ops_library(get_library_path())
         return ort.InferenceSession(self.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
     @cached_property

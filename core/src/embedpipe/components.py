@@ -37,6 +37,8 @@ class Limitation:
     description: str
     matches: Callable[[str], bool]
     measured_rate: str
+    # The op profiles whose graphs have the limitation (a stage may split text differently per profile).
+    op_profiles: frozenset[str] = frozenset(contract.OP_PROFILES)
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ class ONNXPipeline:
             session,
             reference,
             list(SAMPLES if texts is None else texts),
-            limitations=self.components.tokenizer.limitations,
+            limitations=[lim for lim in self.components.tokenizer.limitations if self.settings.op_profile in lim.op_profiles],
             prefix=self.settings.prefix,
         )
         return self.report

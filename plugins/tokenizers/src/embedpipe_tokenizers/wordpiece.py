@@ -9,6 +9,8 @@ import onnx
 from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.source import ModelSource
 
+from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT
+
 # Tokenizer classes whose Hugging Face tokenizer is BERT's WordPiece with a BertNormalizer.
 WORDPIECE_CLASSES = frozenset(
     {"BertTokenizer", "DistilBertTokenizer", "MPNetTokenizer", "ElectraTokenizer", "MobileBertTokenizer", "SqueezeBertTokenizer", "LayoutLMTokenizer"}
@@ -27,7 +29,7 @@ class ExactWordPieceTokenizer:
     derived from the model's tokenizer.json at export time.
     """
 
-    limitations: Sequence[Limitation] = ()
+    limitations: Sequence[Limitation] = (NUL_SPLIT,)  # in the oracle op profile only
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
         from embedpipe_tokenizers.exact import build_exact_wordpiece_graph

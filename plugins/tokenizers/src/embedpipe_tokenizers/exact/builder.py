@@ -7,10 +7,8 @@ embedded ONNX Runtime accepts, and gives the ids Hugging Face gives, truncation 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import onnx
 from embedpipe import contract
 from embedpipe.errors import ConfigError
@@ -19,23 +17,43 @@ from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.library import check_context_free, normalize_all
 from embedpipe_tokenizers.exact.outputs import stage_model, template_outputs
 from embedpipe_tokenizers.exact.pieces import build_piece_tables, matchable_entries
-from embedpipe_tokenizers.exact.spec import read_spec
-from embedpipe_tokenizers.exact.specials import SpecialTable, check_added_tokens, match_specials, special_table
-from embedpipe_tokenizers.exact.tables import SPACE_ITEM, CharTables, build_char_tables
+from embedpipe_tokenizers.exact.spec import AddedToken, read_spec
+from embedpipe_tokenizers.exact.specials import (
+    SpecialTable,
+    check_wordpiece_tokens,
+    match_specials,
+    special_table,
+    split_added_tokens,
+)
+from embedpipe_tokenizers.exact.tables import CharTables, build_char_tables
 from embedpipe_tokenizers.exact.wordpiece import wordpiece_ids
 from embedpipe_tokenizers.exact.words import first_words
 
 MIN_OPSET = 13  # Unsqueeze/Squeeze/Slice with tensor axes
 
 
-def _normalized_items(g: GraphBuilder, text: str, chars: CharTables, specials: SpecialTable | None, prefix: str) -> str:
-    """``prefix`` + raw string -> the normalized item stream [M], special tokens already in place."""
+def _numbered_chars(tokens: tuple[AddedToken, ...]) -> dict[str, int]:
+    """Each character the tokens use, numbered from 1."""
+    return {ch: i + 1 for i, ch in enumerate(sorted({ch for t in tokens for ch in t.content}))}
+
+
+def _normalized_items(
+    g: GraphBuilder, text: str, chars: CharTables, raw: SpecialTable | None, normalized: SpecialTable | None, prefix: str
+) -> str:
+    """``prefix`` + raw string -> the normalized item stream [M], added tokens already in place:
+    raw-matched ones on the raw characters, normalized ones on the normalized characters between them."""
     row = g.character_rows(text, prefix, chars.keys, chars.key_rows, chars.default_row, "char_rows")
-    if specials is not None:
+    if raw is not None:
         code = g.take(g.const(chars.row_special, "row_special"), row)
-        special_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), specials)
-        row = g.where(inside, special_row, row)
-    items = g.flatten(g.op("Gather", g.const(chars.row_items, "row_items"), row))  # [N * K]
+        token_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), raw)
+        row = g.where(inside, token_row, row)
+    entries = g.flatten(g.op("Gather", g.const(chars.row_entries, "row_entries"), row))  # [N * K]
+    if normalized is not None:
+        entries = g.compress(entries, g.op("Not", g.op("Equal", entries, g.scalar(0))))
+        code = g.take(g.const(chars.entry_codes, "entry_codes"), entries)
+        token_entry, inside = match_specials(g, code, g.arange(g.op("Shape", entries)), normalized)
+        entries = g.where(inside, token_entry, entries)
+    items = g.flatten(g.op("Gather", g.const(chars.entry_items, "entry_items"), entries))
     return g.compress(items, g.op("Not", g.op("Equal", items, g.scalar(0))))
 
 
@@ -58,7 +76,9 @@ def build_exact_wordpiece_graph(
     if not MIN_OPSET <= opset <= contract.MAX_OPSET:
         raise ConfigError(f"opset {opset} is not supported", f"use an opset from {MIN_OPSET} to {contract.MAX_OPSET}")
     spec = read_spec(Path(tokenizer_json), do_lower_case)
-    check_added_tokens(spec.added_tokens)
+    normalizer = spec.tokenizer.normalizer
+    raw, normalized = split_added_tokens(spec.added_tokens, normalizer.normalize_str if normalizer else None)
+    check_wordpiece_tokens(raw, normalized)
     max_body = max_length - spec.template.added
     if max_body < 0:
         raise ConfigError(
@@ -66,20 +86,18 @@ def build_exact_wordpiece_graph(
         )
     norm = normalize_all(spec.tokenizer)
     entries = matchable_entries(spec.model, *norm.producible())
-    pieces = build_piece_tables(entries, [t.id for t in spec.added_tokens])
+    pieces = build_piece_tables(entries, [t.id for t in (*raw, *normalized)])
     check_context_free(spec.tokenizer, norm, pieces.alphabet)
-    special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
-    chars = build_char_tables(norm, pieces.alphabet, special_chars)
-    specials = None
-    if spec.added_tokens:
-        specials = special_table(spec.added_tokens, special_chars, first_row=len(chars.row_items))
-        extra = np.zeros((len(pieces.special_symbols), chars.row_items.shape[1]), np.int64)
-        extra[:, :3] = [[SPACE_ITEM, symbol + 1, SPACE_ITEM] for symbol in pieces.special_symbols]
-        chars = replace(chars, row_items=np.concatenate([chars.row_items, extra]))
+    raw_chars, normalized_chars = _numbered_chars(raw), _numbered_chars(normalized)
+    chars = build_char_tables(norm, pieces.alphabet, raw_chars, normalized_chars, pieces.special_symbols, len(raw))
+    raw_table = special_table(raw, raw_chars, first_row=chars.first_token_row) if raw else None
+    normalized_table = (
+        special_table(normalized, normalized_chars, first_row=chars.first_token_entry + len(raw)) if normalized else None
+    )
 
     g = GraphBuilder(opset, op_profile=op_profile)
     max_chars = spec.model.max_input_chars_per_word
-    items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, specials, prefix), max_body, max_chars)
+    items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, raw_table, normalized_table, prefix), max_body, max_chars)
     body = g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, max_body + 1)
     outputs = template_outputs(g, body, spec.template, with_token_type_ids)
 

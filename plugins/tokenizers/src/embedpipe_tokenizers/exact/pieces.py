@@ -68,48 +68,65 @@ def matchable_entries(model: WordPieceModel, in_words: np.ndarray, alone: np.nda
     return entries
 
 
-def _trie(pieces: list[tuple[int, tuple[int, ...], int]]) -> dict[tuple[int, tuple[int, ...]], int]:
-    """Every prefix of every (continuation bit, symbols, token id) piece, with its token id
-    (-1: a prefix only)."""
-    nodes: dict[tuple[int, tuple[int, ...]], int] = {}
-    for cont, symbols, _ in pieces:
-        for end in range(1, len(symbols)):
-            nodes.setdefault((cont, symbols[:end]), -1)
-    for cont, symbols, token_id in pieces:
-        nodes[(cont, symbols)] = token_id
-    return nodes
+def _trie_levels(cont: np.ndarray, padded: np.ndarray, lengths: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The trie of the pieces (continuation bit, symbols ``padded`` [P, L] of ``lengths`` [P]),
+    level by level, exactly (by content, not hash): per depth d, the (parent node, symbol) of each
+    node at that depth (parents numbered within depth d-1; at depth 1 the parent is the
+    continuation bit), and each piece's node at that depth (-1 if shorter). Sorting instead of a
+    dict of tuples keeps a quarter-million-piece vocabulary at a few hundred MB and seconds."""
+    levels = []
+    node = cont
+    alphabet = int(padded.max(initial=0)) + 1
+    for depth in range(padded.shape[1]):
+        reaches = lengths > depth
+        pairs, inverse = np.unique(node[reaches] * alphabet + padded[reaches, depth], return_inverse=True)
+        node = np.full(len(cont), -1, np.int64)
+        node[reaches] = inverse.reshape(-1)
+        levels.append((pairs, node))
+    return levels
 
 
 def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int = 20240613) -> PieceTables:
-    """Tables for ``entries`` plus one single-symbol piece per added token id in ``special_ids``."""
+    """Tables for ``entries`` plus one single-symbol piece per added token id in ``special_ids``
+    (an entry repeated with the same continuation bit and text: the last one's id)."""
     alphabet = {ch: i + 1 for i, ch in enumerate(sorted({ch for e in entries for ch in e.text}))}
     specials = [len(alphabet) + 1 + t for t in range(len(special_ids))]
-    pieces = [(int(e.continuation), tuple(alphabet[ch] for ch in e.text), e.token_id) for e in entries]
-    pieces += [(0, (sym,), token_id) for sym, token_id in zip(specials, special_ids)]
-    max_len = max((len(symbols) for _, symbols, _ in pieces), default=1)
-    if any(token_id + 1 >= 1 << TOKEN_BITS for _, _, token_id in pieces):
+    texts = [e.text for e in entries]
+    cont = np.array([int(e.continuation) for e in entries] + [0] * len(specials), np.int64)
+    tokens = np.array([e.token_id for e in entries] + list(special_ids), np.int64)
+    lengths = np.array([len(t) for t in texts] + [1] * len(specials), np.int64)
+    max_len = int(lengths.max(initial=1))
+    if len(tokens) and int(tokens.max()) + 1 >= 1 << TOKEN_BITS:
         raise UnsupportedModelError(f"the exact WordPiece graph cannot hold a token id of 2**{TOKEN_BITS} or more", BERT_OP_FIX)
     if len(alphabet) + len(specials) >= MAX_SYMBOL:
         raise UnsupportedModelError(f"the exact graph cannot hold an alphabet of {MAX_SYMBOL} symbols or more", BERT_OP_FIX)
-    nodes = _trie(pieces)
-    cont = np.array([c for c, _ in nodes], np.int64)
-    depth = np.array([len(sym) for _, sym in nodes], np.int64)
-    padded = np.zeros((len(nodes), max_len), np.int64)
-    for i, (_, sym) in enumerate(nodes):
-        padded[i, : len(sym)] = sym
+    padded = np.zeros((len(tokens), max_len), np.int64)
+    flat = np.array([alphabet[ch] for t in texts for ch in t] + specials, np.int64)
+    padded[np.repeat(np.arange(len(tokens)), lengths), np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = flat
+    levels = _trie_levels(cont, padded, lengths)
+    width = int(padded.max(initial=0)) + 1
     rng = np.random.default_rng(seed)
     for _ in range(100):
         weights = rng.integers(1, HASH_PRIME, size=max_len, dtype=np.int64)
-        prefix = np.cumsum(padded * weights % HASH_PRIME, axis=1) % HASH_PRIME  # [node, l]: hash of its first l+1 symbols
-        keys = 2 * prefix[np.arange(len(nodes)), depth - 1] + cont
-        if len(np.unique(keys)) == len(keys):  # two trie nodes never share a key
+        hashes, keys, parents = [np.zeros(0, np.int64)], [], []
+        for depth, (pairs, _) in enumerate(levels):
+            parent, symbol = pairs // width, pairs % width
+            node_cont = cont[0:0] if not len(pairs) else parent if depth == 0 else keys[-1][parent] % 2
+            hashed = ((hashes[-1][parent] if depth else 0) + symbol * weights[depth] % HASH_PRIME) % HASH_PRIME
+            parents.append(node_cont if depth == 0 else keys[-1][parent])
+            keys.append(2 * hashed + node_cont)
+            hashes.append(hashed)
+        all_keys = np.concatenate(keys)
+        if len(np.unique(all_keys)) == len(all_keys):  # two trie nodes never share a key
             break
     else:  # pragma: no cover - with p ~ 2**39, 100 colliding draws do not happen below ~10**7 nodes
         raise RuntimeError("could not find collision-free hash weights")
-    parents = np.where(depth > 1, 2 * prefix[np.arange(len(nodes)), np.maximum(depth - 2, 0)] + cont, cont)
-    tokens = np.array(list(nodes.values()), np.int64)
-    values = ((tokens + 1) << KEY_BITS) | parents
-    return PieceTables(alphabet, specials, max_len, weights, keys.tolist(), values.tolist())
+    node_tokens = [np.full(len(pairs), -1, np.int64) for pairs, _ in levels]
+    for depth, (_, node) in enumerate(levels):
+        ends = np.flatnonzero(lengths == depth + 1)
+        node_tokens[depth][node[ends]] = tokens[ends]  # numpy assigns repeated indices in order: the last wins
+    values = ((np.concatenate(node_tokens) + 1) << KEY_BITS) | np.concatenate(parents)
+    return PieceTables(alphabet, specials, max_len, weights, all_keys.tolist(), values.tolist())
 
 
 def window_hashes(g: GraphBuilder, window: str, p: PieceTables) -> str:

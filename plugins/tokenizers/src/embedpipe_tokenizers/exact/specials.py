@@ -1,18 +1,22 @@
-"""Added tokens ([CLS], [MASK], <mask>, ...) typed in the raw text: checks and the matching sub-graph.
+"""Added tokens ([CLS], [MASK], <mask>, <unk>, ...) typed in the text: checks and the matching sub-graph.
 
-Hugging Face finds them in the raw text first (leftmost-longest), then normalizes and splits
-only the text between them. The graph compares every raw position with every token at once; that
-equals the sequential scan only when two occurrences can never overlap, which ``check_added_tokens``
-makes sure of at export time.
+Hugging Face finds the tokens with ``normalized: false`` in the raw text first (leftmost-longest),
+then normalizes the text between them and finds the ``normalized: true`` ones in that normalized
+text, each spelled as the normalizer spells it (MPNet's ``<unk>`` also matches a typed "<UNK>");
+only the rest is split into words. The graph compares every position with every token at once;
+that equals the sequential scan only when two occurrences can never overlap, which
+``check_added_tokens`` makes sure of at export time.
 
-``lstrip``/``rstrip`` change no id here: the whitespace they absorb sits at the edge of the
-neighbouring text, where the BERT normalizer and pre-tokenizer would drop it anyway.
+``lstrip``/``rstrip`` change no id in the WordPiece graph: the whitespace they absorb sits at the
+edge of the neighbouring text, where the BERT normalizer and pre-tokenizer would drop it anyway
+(``check_wordpiece_tokens`` refuses the combinations where absorbing it could change a match).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from embedpipe.errors import UnsupportedModelError
@@ -81,6 +85,47 @@ def check_added_tokens(
         raise UnsupportedModelError(
             f"an added token starts with whitespace while another strips whitespace on its right, which {graph} does not implement",
             fix,
+        )
+
+
+def split_added_tokens(
+    tokens: Sequence[AddedToken], normalize: Callable[[str], str] | None
+) -> tuple[tuple[AddedToken, ...], tuple[AddedToken, ...]]:
+    """The tokens matched in the raw text, and the normalized ones with their content as Hugging
+    Face matches it in the normalized text (the model's normalizer applied to it)."""
+    raw = tuple(t for t in tokens if not t.normalized)
+    normalized = tuple(replace(t, content=normalize(t.content)) if normalize else t for t in tokens if t.normalized)
+    return raw, normalized
+
+
+def check_wordpiece_tokens(raw: Sequence[AddedToken], normalized: Sequence[AddedToken]) -> None:
+    """Refuse what the WordPiece graph's two matching passes (``split_added_tokens``) cannot
+    reproduce, each with a one-line reason. ``normalized`` holds the normalized contents."""
+    check_added_tokens(raw)
+    for t in normalized:
+        if not t.content:
+            raise UnsupportedModelError(
+                f"added token {t.id} normalizes to an empty string, which Hugging Face matches between every two characters",
+                BERT_OP_FIX,
+            )
+        if any(unicodedata.combining(ch) for ch in t.content):
+            raise UnsupportedModelError(
+                f"added token {t.content!r} normalizes to combining marks, which canonical reordering can move across its edges",
+                BERT_OP_FIX,
+            )
+    check_added_tokens(normalized, normalized_ok=True)
+    # Whitespace absorbed by lstrip/rstrip stays in the graph's text; it must not complete a match.
+    if any(t.rstrip for t in (*raw, *normalized)) and any(t.content[0].isspace() for t in (*raw, *normalized)):
+        raise UnsupportedModelError(
+            "an added token starts with whitespace (after normalization) while another strips whitespace on its right, "
+            "which the exact WordPiece graph does not implement",
+            BERT_OP_FIX,
+        )
+    if any(t.lstrip for t in raw) and any(t.content[-1].isspace() for t in normalized):
+        raise UnsupportedModelError(
+            "a normalized added token ends with whitespace while another strips whitespace on its left, "
+            "which the exact WordPiece graph does not implement",
+            BERT_OP_FIX,
         )
 
 

@@ -1,12 +1,17 @@
-"""The character table of the graph: one LabelEncoder from a raw character to a row of items.
+"""The character tables of the graph: raw character -> row -> normalized characters -> items.
 
-A code point's *row* holds the items its normalization produces (see library.py for how that is
-asked of the tokenizers library): each a kind (word character, isolated character, whitespace)
-and a symbol (its index in the WordPiece alphabet, 0 when it occurs in no vocabulary piece).
+A code point's *row* lists the normalized characters its normalization produces (see library.py
+for how that is asked of the tokenizers library), each as an *entry*: the normalized character's
+pre-tokenizer class (word character, isolated character, whitespace), its symbol (its index in the
+WordPiece alphabet, 0 when it occurs in no vocabulary piece) and its code in the alphabet of the
+normalized added tokens (0: in none). Keeping one entry per normalized character (and not one
+string of items per row) is what lets normalized added tokens (``<unk>`` of MPNet) be matched in
+the normalized text, as Hugging Face matches them.
 
 In the graph an item is one int64: ``symbol + 1`` for a word character, ``SPACE_ITEM`` for a word
 boundary, 0 for nothing. An isolated character (punctuation) becomes a one-character word between
-two boundaries, so after the tables there are only word characters and boundaries.
+two boundaries, so after the tables there are only word characters and boundaries. An added token
+is an entry of its own: a one-symbol word.
 """
 
 from __future__ import annotations
@@ -20,88 +25,98 @@ from embedpipe_tokenizers.exact.library import CODE_POINTS, ISOLATED, SPACE, Nor
 
 SPACE_ITEM = -1  # a word boundary in the item stream; word characters are symbol + 1, nothing is 0
 UNKNOWN_ITEM = 1  # a word character in no piece (symbol 0)
+ITEMS = 3  # items per entry: an isolated character is boundary, character, boundary
 
 
 @dataclass(frozen=True)
 class CharTables:
-    """What the graph needs per raw character.
+    """What the graph needs per raw character and per normalized character.
 
     ``keys``/``key_rows``: the LabelEncoder from a character to its row (every other character
-    gets ``default_row``). ``row_items`` [R, K]: the items of each row, padded with 0 (nothing);
-    row 0 is empty. ``row_special`` [R]: the character's index in the added tokens' alphabet
-    (0: in none).
+    gets ``default_row``). ``row_entries`` [R, K]: the entries of each row, padded with 0 (entry 0
+    is nothing); row 0 is empty. ``row_special`` [R]: the raw character's code in the alphabet of
+    the raw-matched added tokens (0: in none). ``entry_items`` [E, 3]: the items of each entry;
+    ``entry_codes`` [E]: its code in the normalized added tokens' alphabet. Added token t is entry
+    ``first_token_entry + t``; raw-matched token t is also row ``first_token_row + t``.
     """
 
     keys: list[str]
     key_rows: list[int]
     default_row: int
-    row_items: np.ndarray
+    row_entries: np.ndarray
     row_special: np.ndarray
+    entry_items: np.ndarray
+    entry_codes: np.ndarray
+    first_token_entry: int
+    first_token_row: int
 
 
-Items = tuple[int, ...]
+def _entry_items(cls: int, symbol: int) -> list[int]:
+    if cls == ISOLATED:
+        return [SPACE_ITEM, symbol + 1, SPACE_ITEM]
+    return [SPACE_ITEM if cls == SPACE else symbol + 1, 0, 0]
 
 
-def _items(classes: Sequence[int], symbols: Sequence[int]) -> Items:
-    """A row's items: isolated characters become one-character words; a run of boundaries is
-    one boundary; a run of word characters holding an unknown one is one unknown character (such
-    a word becomes a single [UNK] whatever its length)."""
-    out: list[int] = []
-    for cls, sym in zip(classes, symbols):
-        if cls == ISOLATED:
-            out += [SPACE_ITEM, sym + 1, SPACE_ITEM]
-        else:
-            out.append(SPACE_ITEM if cls == SPACE else sym + 1)
-    collapsed: list[int] = []
-    i = 0
-    while i < len(out):
-        j = i + 1
-        while j < len(out) and (out[j] == SPACE_ITEM) == (out[i] == SPACE_ITEM):
-            j += 1
-        run = out[i:j]
-        collapsed += [SPACE_ITEM] if run[0] == SPACE_ITEM else [UNKNOWN_ITEM] if UNKNOWN_ITEM in run else run
-        i = j
-    return tuple(collapsed)
+def _unique_rows(matrix: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Distinct rows of a non-negative int64 matrix (the all-zero row first when present), and
+    each row's index among them. Rows are compared as bytes: three times faster than axis=0."""
+    packed = np.ascontiguousarray(matrix).view(np.dtype((np.void, matrix.shape[1] * 8))).ravel()
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return len(first), matrix[first], inverse.reshape(-1)
 
 
-def build_char_tables(norm: Normalized, alphabet: dict[str, int], special_chars: dict[str, int]) -> CharTables:
-    """Rows for every code point; the most common row is the LabelEncoder's default."""
+def build_char_tables(
+    norm: Normalized,
+    alphabet: dict[str, int],
+    raw_chars: dict[str, int],
+    normalized_chars: dict[str, int],
+    token_symbols: Sequence[int],
+    raw_tokens: int,
+) -> CharTables:
+    """Rows for every code point; the most common row is the LabelEncoder's default.
+
+    ``raw_chars``/``normalized_chars``: each character of the raw-matched / normalized added
+    tokens, numbered from 1. ``token_symbols``: the WordPiece symbol of each added token, the
+    ``raw_tokens`` raw-matched ones first.
+    """
     symbol = np.zeros(CODE_POINTS, np.int64)
     symbol[[ord(ch) for ch in alphabet]] = list(alphabet.values())
-    special = np.zeros(CODE_POINTS, np.int64)
-    special[[ord(ch) for ch in special_chars]] = list(special_chars.values())
+    raw_code = np.zeros(CODE_POINTS, np.int64)
+    raw_code[[ord(ch) for ch in raw_chars]] = list(raw_chars.values())
+    normalized_code = np.zeros(CODE_POINTS, np.int64)
+    normalized_code[[ord(ch) for ch in normalized_chars]] = list(normalized_chars.values())
+
+    # Entries: one per distinct (class, symbol, code) of a normalized character, numbered from 1.
     present = norm.chars >= 0
-    cls = np.where(present, norm.classes[norm.chars], 0)
-    sym = np.where(present, symbol[norm.chars], 0)
-    # Distinct rows: one-character outputs are told apart by one number; the few longer ones
-    # (CJK padded with spaces, decompositions) are built once per distinct output.
-    distinct: dict[Items, int] = {(): 0}
-    base = int(symbol.max()) + 1
-    items_id = np.empty(len(norm.cps), np.int64)
-    short = np.flatnonzero(present.sum(axis=1) <= 1)
-    codes, inverse = np.unique(cls[short, 0] * base + sym[short, 0], return_inverse=True)
-    ids = [
-        distinct.setdefault(_items([c], [s]) if c else (), len(distinct)) for c, s in (divmod(v, base) for v in codes.tolist())
-    ]
-    items_id[short] = np.array(ids, np.int64)[inverse.reshape(-1)]
-    long = np.flatnonzero(present.sum(axis=1) > 1)
-    if long.size:
-        _, first, inverse = np.unique(cls[long] * base + sym[long], axis=0, return_index=True, return_inverse=True)
-        ids = [
-            distinct.setdefault(_items([c for c in cls[i] if c], sym[i][cls[i] > 0]), len(distinct)) for i in long[first].tolist()
-        ]
-        items_id[long] = np.array(ids, np.int64)[inverse.reshape(-1)]
-    # Row 0 is the empty row (special tokens blank the characters they cover with it).
-    key = items_id * (len(special_chars) + 1) + special[norm.cps]
-    row_keys, rows = np.unique(np.append(key, 0), return_inverse=True)
-    rows = rows[:-1]
+    out = norm.chars[present]
+    symbols, codes = int(symbol.max()) + 1, len(normalized_chars) + 1
+    entry_keys, entry_of = np.unique((norm.classes[out] * symbols + symbol[out]) * codes + normalized_code[out], return_inverse=True)
+    entries = np.zeros(norm.chars.shape, np.int64)
+    entries[present] = entry_of.reshape(-1) + 1
+    cls, rest = np.divmod(entry_keys, symbols * codes)
+    entry_items = [[0] * ITEMS] + [_entry_items(c, s) for c, s in zip(cls.tolist(), (rest // codes).tolist())]
+    entry_items += [[SPACE_ITEM, s + 1, SPACE_ITEM] for s in token_symbols]
+    entry_codes = np.concatenate([[0], rest % codes, np.zeros(len(token_symbols), np.int64)])
+    first_token_entry = len(entry_keys) + 1
+
+    # Rows: the entries and the raw added-token code of a character; row 0 (all zero) is empty.
+    width = entries.shape[1]
+    keyed = np.concatenate([np.zeros((1, width + 1), np.int64), np.column_stack([entries, raw_code[norm.cps]])])
+    count, row_keys, rows = _unique_rows(keyed)
+    rows = rows[1:]
+    token_rows = np.zeros((raw_tokens, width + 1), np.int64)
+    token_rows[:, 0] = first_token_entry + np.arange(raw_tokens)
+    row_keys = np.concatenate([row_keys, token_rows])
     default = int(np.bincount(rows).argmax())
-    by_id = {v: k for k, v in distinct.items()}
-    row_items = np.zeros((len(row_keys), max(3, max(map(len, distinct)))), np.int64)
-    for r, k in enumerate(row_keys.tolist()):
-        items = by_id[k // (len(special_chars) + 1)]
-        row_items[r, : len(items)] = items
     listed = rows != default
     return CharTables(
-        list(map(chr, norm.cps[listed].tolist())), rows[listed].tolist(), default, row_items, row_keys % (len(special_chars) + 1)
+        list(map(chr, norm.cps[listed].tolist())),
+        rows[listed].tolist(),
+        default,
+        row_keys[:, :width],
+        row_keys[:, width],
+        np.array(entry_items, np.int64),
+        entry_codes.astype(np.int64),
+        first_token_entry,
+        count,
     )

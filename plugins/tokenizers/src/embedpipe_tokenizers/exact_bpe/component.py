@@ -8,6 +8,8 @@ import onnx
 from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.source import ModelSource
 
+from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT
+
 
 class ExactBpeTokenizer:
     """Byte-level BPE from standard ONNX ops (a Loop for the merges), LabelEncoder and
@@ -17,7 +19,7 @@ class ExactBpeTokenizer:
     tokenizer.json (and the installed tokenizers library's regex classes) at export time.
     """
 
-    limitations: Sequence[Limitation] = ()
+    limitations: Sequence[Limitation] = (NUL_SPLIT,)  # in the oracle op profile only
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
         from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph

@@ -8,6 +8,8 @@ import onnx
 from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.source import ModelSource
 
+from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT
+
 
 class ExactUnigramTokenizer:
     """Unigram from standard ONNX ops (a Loop for the Viterbi), LabelEncoder and
@@ -18,7 +20,7 @@ class ExactUnigramTokenizer:
     tokenizer.json (and the installed tokenizers library) at export time.
     """
 
-    limitations: Sequence[Limitation] = ()
+    limitations: Sequence[Limitation] = (NUL_SPLIT,)  # in the oracle op profile only
 
     def build_graph(self, source: ModelSource, options: TokenizerOptions) -> onnx.ModelProto:
         from embedpipe_tokenizers.exact_unigram.builder import build_exact_unigram_graph
