@@ -30,12 +30,24 @@ def oracle_minilm_file(minilm_export) -> Path:  # type: ignore[no-untyped-def]
     return minilm_export[1]
 
 
+def _convert(folder: Path, name: str, output: Path, **config: object) -> Path:
+    """One tiny model converted with embedpipe, validated as any export is."""
+    from embedpipe import ONNXPipeline, ONNXPipelineConfig
+
+    return ONNXPipeline(folder, ONNXPipelineConfig(**config)).export2file(name, output)
+
+
 @pytest.fixture(scope="session")
 def oracle_tiny_file(tiny_model: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight BERT converted once: a second, different model (dimension 32) for replacing."""
-    from embedpipe import ONNXPipeline
+    return _convert(tiny_model("bert-uncased"), "tiny_bert", tmp_path_factory.mktemp("oracle-tiny"))
 
-    return ONNXPipeline(tiny_model("bert-uncased")).export2file("tiny_bert", tmp_path_factory.mktemp("oracle-tiny"))
+
+@pytest.fixture(scope="session")
+def oracle_portable_file(tiny_model: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same tiny BERT converted with op_profile='portable': its tokenizer uses com.microsoft ops."""
+    folder = tmp_path_factory.mktemp("oracle-portable")
+    return _convert(tiny_model("bert-uncased"), "tiny_portable", folder, op_profile="portable")
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +98,4 @@ def server_directory(tmp_path: Path) -> Callable[[OracleDouble, Path], Path]:
 @pytest.fixture(scope="session")
 def oracle_other_tiny_file(tiny_model: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Another tiny model (cased BERT, dimension 32): the quick 'new' model when replacing."""
-    from embedpipe import ONNXPipeline
-
-    return ONNXPipeline(tiny_model("bert-cased")).export2file("tiny_cased", tmp_path_factory.mktemp("oracle-tiny-cased"))
+    return _convert(tiny_model("bert-cased"), "tiny_cased", tmp_path_factory.mktemp("oracle-tiny-cased"))

@@ -10,8 +10,10 @@ It is reached through an oracledb-compatible connection (``cursor().execute``, `
   ``input`` entry naming a real graph input (ORA-54408), ``embeddingOutput`` naming a real
   output, informational keys of the documented types;
 - the graph: a string input (two variable dimensions: ORA-54426), a float32 output whose
-  dimension is 1..65535 (ORA-51801), no custom op but the tokenizers, loadable by ONNX Runtime
-  with the extensions (ORA-13606), under the size limit, no external data in a BLOB;
+  dimension is 1..65535 (ORA-51801), only the ops Oracle documents (standard ONNX, ai.onnx.ml,
+  the five onnxruntime-extensions tokenizers; no com.microsoft op), in every subgraph too,
+  loadable by ONNX Runtime with the extensions (ORA-13606), under the size limit, no external
+  data in a BLOB;
 - privileges (CREATE MINING MODEL, READ on a directory) and ``VECTOR_EMBEDDING`` name resolution
   in the user's schema (ORA-40284).
 
@@ -29,7 +31,7 @@ import array
 import json
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,8 +64,10 @@ _METADATA_KEYS = frozenset(
 )
 _TOKENIZERS = frozenset({"bert", "gpt2", "bpe", "wordpiece", "sentencepiece", "clip"})
 _METRICS = frozenset({"COSINE", "DOT", "EUCLIDEAN", "EUCLIDEAN_SQUARED", "MANHATTAN", "HAMMING", "JACCARD"})
-_ALLOWED_CUSTOM_OPS = frozenset({"BertTokenizer", "GPT2Tokenizer", "RobertaTokenizer", "SentencepieceTokenizer", "CLIPTokenizer"})
-_STANDARD_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml", "com.microsoft"})
+# What Oracle documents: standard ONNX, ai.onnx.ml, and of the custom ops only these tokenizers.
+_DOCUMENTED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+_TOKENIZER_DOMAIN = "ai.onnx.contrib"
+_TOKENIZER_OPS = frozenset({"BertTokenizer", "GPT2Tokenizer", "RobertaTokenizer", "SentencepieceTokenizer", "CLIPTokenizer"})
 _CALL = re.compile(r"^BEGIN\s+([A-Z_$#.]+)\s*\((.*)\)\s*;\s*END\s*;?$", re.IGNORECASE | re.DOTALL)
 _ARGUMENT = re.compile(r"^(\w+)\s*=>\s*(.+)$", re.DOTALL)
 _EMBED = re.compile(
@@ -402,10 +406,29 @@ def _check_graph(model: onnx.ModelProto, metadata: dict[str, Any]) -> tuple[str,
     dimension = last.dim_value if last is not None and last.HasField("dim_value") else 0
     if not 1 <= dimension <= 65535:
         raise ora(51801, f"Vector dimension count must be between 1 and 65535 (got {dimension or 'a variable dimension'}).")
-    for node in graph.node:
-        if node.domain not in _STANDARD_DOMAINS and node.op_type not in _ALLOWED_CUSTOM_OPS:
-            raise ora(13606, f"error while loading the ONNX model: custom operator {node.domain}:{node.op_type} is not supported")
+    _check_ops(model)
     return attribute.upper(), dimension
+
+
+def _check_ops(model: onnx.ModelProto) -> None:
+    """ORA-13606 for the first node, at any depth, that is neither documented nor a call of the model's own function."""
+    local = {(function.domain, function.name) for function in model.functions}
+    bodies = [model.graph.node, *(function.node for function in model.functions)]
+    for node in (node for nodes in bodies for node in _every_node(nodes)):
+        documented = node.domain in _DOCUMENTED_DOMAINS or (
+            node.domain == _TOKENIZER_DOMAIN and node.op_type in _TOKENIZER_OPS
+        )
+        if not documented and (node.domain, node.op_type) not in local:
+            raise ora(13606, f"error while loading the ONNX model: custom operator {node.domain}:{node.op_type} is not supported")
+
+
+def _every_node(nodes: Iterable[onnx.NodeProto]) -> Iterator[onnx.NodeProto]:
+    """The nodes and those of the subgraphs they hold (Loop, If, Scan bodies), at any depth: Oracle loads them all."""
+    for node in nodes:
+        yield node
+        for attribute in node.attribute:
+            for subgraph in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else attribute.graphs:
+                yield from _every_node(subgraph.node)
 
 
 # -- the python-oracledb surface -----------------------------------------------------------

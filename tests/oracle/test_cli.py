@@ -41,7 +41,8 @@ def test_load_json_and_replace(
     database: OracleDouble, oracle_tiny_file: Path, oracle_other_tiny_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EMBEDPIPE_ORACLE_PASSWORD", SECRET)
-    assert CliRunner().invoke(main, ["load", str(oracle_tiny_file), "--name", "M"]).exit_code == 0
+    loaded = CliRunner().invoke(main, ["load", str(oracle_tiny_file), "--name", "M"])
+    assert loaded.exit_code == 0 and loaded.stderr == ""  # an oracle-profile graph: no warning
     refused = CliRunner().invoke(main, ["load", str(oracle_other_tiny_file), "--name", "M"])
     assert refused.exit_code == 2 and refused.stderr.strip() == (
         "error: a model named M already exists in this schema; pass --replace (replace=True) to replace it without loss"

@@ -72,9 +72,18 @@ def test_metadata_must_be_json(oracle_connection: DoubleConnection, tmp_path: Pa
 @pytest.mark.parametrize(
     ("make", "code"),
     [
-        (lambda folder: encoder_graph(folder), "ORA-54426"),
-        (lambda folder: string_graph(folder, dimension=70000), "ORA-51801"),
-        (lambda folder: string_graph(folder, custom_op="StringRegexReplace"), "ORA-13606"),
+        pytest.param(lambda folder: encoder_graph(folder), "ORA-54426", id="token-ids-input"),
+        pytest.param(lambda folder: string_graph(folder, dimension=70000), "ORA-51801", id="dimension"),
+        pytest.param(lambda folder: string_graph(folder, custom_op="StringRegexReplace"), "ORA-13606", id="extension-op"),
+        pytest.param(lambda folder: string_graph(folder, tail="com.microsoft::Gelu"), "ORA-13606", id="contrib-op"),
+        pytest.param(
+            lambda folder: string_graph(folder, tail="com.microsoft::Gelu", tail_in_loop=True),
+            "ORA-13606",
+            id="contrib-in-loop",
+        ),
+        pytest.param(
+            lambda folder: string_graph(folder, tail="my.domain::BertTokenizer"), "ORA-13606", id="tokenizer-name-elsewhere"
+        ),
     ],
 )
 def test_graph_rules(oracle_connection: DoubleConnection, tmp_path: Path, make, code: str) -> None:  # type: ignore[no-untyped-def]
@@ -82,6 +91,14 @@ def test_graph_rules(oracle_connection: DoubleConnection, tmp_path: Path, make, 
     with pytest.raises(oracledb.DatabaseError) as caught:
         _load(oracle_connection, make(tmp_path), metadata=metadata)
     assert _code(caught) == code
+
+
+@pytest.mark.parametrize("tail_in_loop", [False, True])
+def test_documented_ops_load_at_any_depth(
+    oracle_double: OracleDouble, oracle_connection: DoubleConnection, tmp_path: Path, tail_in_loop: bool
+) -> None:
+    _load(oracle_connection, string_graph(tmp_path, tail="ai.onnx.ml::Normalizer", tail_in_loop=tail_in_loop))
+    assert "M" in oracle_double.models
 
 
 @pytest.mark.parametrize("name", ["1ABC", "A-B", "A" * 124, "SCHEMA.MODEL", ""])

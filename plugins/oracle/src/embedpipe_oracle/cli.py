@@ -11,8 +11,10 @@ from pathlib import Path
 import click
 from embedpipe.errors import ConfigError, ExportError
 from rich.console import Console
+from rich.markup import escape
 
 out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -21,6 +23,11 @@ def _prompt(label: str) -> str:
         return str(click.prompt(label, hide_input=True, err=True, default="", show_default=False))
     except click.Abort:
         raise ConfigError("no password was given", "set EMBEDPIPE_ORACLE_PASSWORD or type it at the prompt") from None
+
+
+def _warn(line: str) -> None:
+    """A warning as one stderr line, styled like the "error:" lines of embedpipe's CLI."""
+    err.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False)
 
 
 @click.command("load")
@@ -60,6 +67,7 @@ def load(
             languages=languages or None,
             connect={k: v for k, v in connect.items() if v},
             prompt=_prompt,
+            warn=_warn,
         )
     if as_json:
         click.echo(json.dumps({**vars(result), "query": result.query}, indent=2, ensure_ascii=False))
@@ -88,15 +96,19 @@ def sql(
     from embedpipe_oracle.load import open_graph
     from embedpipe_oracle.metadata import build_metadata, graph_facts
     from embedpipe_oracle.names import check_directory_name, check_model_name
+    from embedpipe_oracle.ops import undocumented_ops_warning
     from embedpipe_oracle.script import render
     from embedpipe_oracle.verify import expected_vectors
 
     name, directory = check_model_name(name), check_directory_name(directory)
     files = model_files(file)
+    warning = undocumented_ops_warning(files.model)
+    if warning:
+        _warn(warning)
     session = open_graph(files.model)
     facts = graph_facts(session)
     metadata = build_metadata(facts, distance_metrics=distance_metrics or None, languages=languages or None)
-    script = render(files, name, directory, metadata, expected_vectors(session), facts.dimension)
+    script = render(files, name, directory, metadata, expected_vectors(session), facts.dimension, warning=warning)
     if output is None:
         click.echo(script, nl=False)
         return

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,10 @@ from embedpipe_oracle.files import model_files
 from embedpipe_oracle.install import install
 from embedpipe_oracle.metadata import build_metadata, graph_facts
 from embedpipe_oracle.names import check_directory_name, check_model_name
+from embedpipe_oracle.ops import undocumented_ops_warning
 from embedpipe_oracle.verify import expected_vectors
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,15 @@ def load_file(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     connect: Mapping[str, Any] | None = None,
     prompt: Prompt | None = None,
+    warn: Callable[[str], None] = log.warning,
 ) -> LoadResult:
     """Load ``path`` as ``name`` (BLOB streamed from the file, or from the server ``directory``), then verify.
 
     ``connection`` is an open oracledb connection (left open); otherwise one is made from
     ``connect`` (dsn, user, password, config_dir, wallet_location, wallet_password), the
-    EMBEDPIPE_ORACLE_* variables or ``prompt``, and closed afterwards.
+    EMBEDPIPE_ORACLE_* variables or ``prompt``, and closed afterwards. A graph using ops outside
+    Oracle's documented set is reported through ``warn`` (default: this module's logger) before
+    anything is sent, so the user reads why before the database's error.
     """
     name = check_model_name(name)
     directory = check_directory_name(directory) if directory is not None else None
@@ -83,6 +90,9 @@ def load_file(
             f"{files.model.name} keeps its weights in external data, which Oracle loads only from a server directory",
             f"copy {', '.join(p.name for p in files.all)} into a directory object's folder and pass --directory DIR (26ai)",
         )
+    warning = undocumented_ops_warning(files.model)
+    if warning:
+        warn(warning)
     session = open_graph(files.model)
     facts = graph_facts(session)
     metadata = build_metadata(facts, distance_metrics=distance_metrics, languages=languages)
@@ -117,9 +127,11 @@ def load_file(
 
 
 def load_model(model: onnx.ModelProto, name: str, **options: Any) -> LoadResult:
-    """Load an in-memory graph: serialized once to a temporary file, then streamed from it like any file."""
-    check_model_name(name)
+    """Load an in-memory graph: serialized once to a temporary file, then streamed from it like any file.
+
+    The file takes the model's name, so a warning about it names what the user asked to load.
+    """
     with tempfile.TemporaryDirectory(prefix="embedpipe-oracle-") as folder:
-        path = Path(folder) / "model.onnx"
+        path = Path(folder) / f"{check_model_name(name)}.onnx"
         onnx.save_model(model, str(path))
         return load_file(path, name, **options)

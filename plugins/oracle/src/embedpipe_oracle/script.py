@@ -34,11 +34,22 @@ def _vector_literal(vector: np.ndarray) -> str:
 
 
 def render(
-    files: ModelFiles, name: str, directory: str, metadata: dict[str, Any], expected: dict[str, np.ndarray], dimension: int
+    files: ModelFiles,
+    name: str,
+    directory: str,
+    metadata: dict[str, Any],
+    expected: dict[str, np.ndarray],
+    dimension: int,
+    *,
+    warning: str | None = None,
 ) -> str:
-    """The whole script; ``name`` and ``directory`` are already checked identifiers."""
+    """The whole script; ``name`` and ``directory`` are already checked identifiers.
+
+    ``warning`` (one line) heads the script as a comment: the DBA who runs it may never see our stderr.
+    """
     external = f",\n    external_data_file_name => {quote(files.description.name)}" if files.description else ""
     lines = [
+        *([f"-- WARNING: {warning}", "--"] if warning else []),
         f"-- embedpipe: load {files.model.name} into Oracle Database as {name}",
         f"-- {metadata.get('modelDescription', {})}",
         "--",

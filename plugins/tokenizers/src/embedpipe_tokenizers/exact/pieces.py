@@ -100,9 +100,10 @@ def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int =
         raise UnsupportedModelError(f"the exact WordPiece graph cannot hold a token id of 2**{TOKEN_BITS} or more", BERT_OP_FIX)
     if len(alphabet) + len(specials) >= MAX_SYMBOL:
         raise UnsupportedModelError(f"the exact graph cannot hold an alphabet of {MAX_SYMBOL} symbols or more", BERT_OP_FIX)
-    padded = np.zeros((len(tokens), max_len), np.int64)
+    padded = np.zeros((len(tokens), max_len), np.int64)  # [P, L] symbols, 0-padded
     flat = np.array([alphabet[ch] for t in texts for ch in t] + specials, np.int64)
-    padded[np.repeat(np.arange(len(tokens)), lengths), np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = flat
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    padded[np.repeat(np.arange(len(tokens)), lengths), np.arange(len(flat)) - starts] = flat
     levels = _trie_levels(cont, padded, lengths)
     width = int(padded.max(initial=0)) + 1
     rng = np.random.default_rng(seed)
@@ -111,7 +112,7 @@ def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int =
         hashes, keys, parents = [np.zeros(0, np.int64)], [], []
         for depth, (pairs, _) in enumerate(levels):
             parent, symbol = pairs // width, pairs % width
-            node_cont = cont[0:0] if not len(pairs) else parent if depth == 0 else keys[-1][parent] % 2
+            node_cont = parent if depth == 0 else keys[-1][parent] % 2  # a node's continuation bit is its root's
             hashed = ((hashes[-1][parent] if depth else 0) + symbol * weights[depth] % HASH_PRIME) % HASH_PRIME
             parents.append(node_cont if depth == 0 else keys[-1][parent])
             keys.append(2 * hashed + node_cont)
@@ -123,8 +124,9 @@ def build_piece_tables(entries: list[Entry], special_ids: list[int], seed: int =
         raise RuntimeError("could not find collision-free hash weights")
     node_tokens = [np.full(len(pairs), -1, np.int64) for pairs, _ in levels]
     for depth, (_, node) in enumerate(levels):
-        ends = np.flatnonzero(lengths == depth + 1)
-        node_tokens[depth][node[ends]] = tokens[ends]  # numpy assigns repeated indices in order: the last wins
+        ends = np.flatnonzero(lengths == depth + 1)[::-1]  # last entries first: np.unique keeps the first
+        _, last = np.unique(node[ends], return_index=True)
+        node_tokens[depth][node[ends[last]]] = tokens[ends[last]]
     values = ((np.concatenate(node_tokens) + 1) << KEY_BITS) | np.concatenate(parents)
     return PieceTables(alphabet, specials, max_len, weights, all_keys.tolist(), values.tolist())
 

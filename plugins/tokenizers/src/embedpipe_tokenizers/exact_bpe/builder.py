@@ -72,6 +72,6 @@ def build_exact_bpe_graph(
         max_words=max_body,
         prefix=prefix,
     )
-    stream = symbol_stream(g, words.cp, words.token, words.word_start, spec.byte_ids)
+    stream = symbol_stream(g, words.cp, words.token, words.word_start, spec.merges, spec.byte_ids)
     body = g.slice(merge_words(g, stream, spec.merges, spec.id_bound), 0, max_body)
     return stage_model(g, "exact_bpe_tokenizer", template_outputs(g, body, spec.template, with_token_type_ids))

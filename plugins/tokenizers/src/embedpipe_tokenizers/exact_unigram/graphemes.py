@@ -30,6 +30,7 @@ _BREAK_NAMES = {
 PICTOGRAPHIC = 16
 INCB_LINKER, INCB_CONSONANT, INCB_EXTEND = 32, 64, 96
 CLASSES = 128
+_CHUNK = 1 << 16  # code points asked of the library at once
 
 
 def _has(property_: str, text: str) -> np.ndarray:
@@ -132,11 +133,11 @@ def checked_by_library(classes: np.ndarray, rules: dict[str, str], normalize: Ca
     that start the base's output, cannot be told apart and keep their ``regex`` class."""
     fixed = classes.copy()
 
-    def own(cp: int) -> str:
-        return rules.get(chr(cp), chr(cp))
+    def own(ch: str) -> str:
+        return rules.get(ch, ch)
 
     def per_char(key: str) -> str:
-        return "".join(own(ord(ch)) for ch in key)
+        return "".join(map(own, key))
 
     probes = [
         (range(1, 0x10000), [k for k, v in rules.items() if len(k.encode()) == 2 and classes[ord(k)] == OTHER and v], None),
@@ -150,18 +151,22 @@ def checked_by_library(classes: np.ndarray, rules: dict[str, str], normalize: Ca
         if not bases:
             continue
         base = bases[0]
-        cps = [cp for cp in span if not 0xD800 <= cp <= 0xDFFF and own(cp) and "\0" not in own(cp)]
         joined_output = rules[base] if joined_as is None else joined_as(base)
-        outputs = normalize("\0".join(base + chr(cp) for cp in cps)).split("\0")
-        if joined_as is None:  # joined: the rule's output alone
-            joined = np.array([out == joined_output for out in outputs])
-        else:  # joined: character by character
-            joined = np.array([out == joined_output + own(cp) for out, cp in zip(outputs, cps)])
-        ambiguous = np.array([rules[base] == joined_output + own(cp) or rules[base] + own(cp) == joined_output for cp in cps])
-        codes = np.array(cps, np.int64)
-        kind = fixed[codes] % PICTOGRAPHIC
-        joins = np.isin(kind, (EXTEND, ZWJ, SPACING_MARK))
-        for target, select in ((EXTEND, joined & ~joins & ~ambiguous), (OTHER, ~joined & joins & ~ambiguous)):
-            chosen = codes[select]
-            fixed[chosen] = fixed[chosen] - fixed[chosen] % PICTOGRAPHIC + target
+        for first in range(span.start, span.stop, _CHUNK):  # in chunks: a million strings at once cost 250 MB
+            chars = [chr(cp) for cp in range(first, min(first + _CHUNK, span.stop)) if not 0xD800 <= cp <= 0xDFFF]
+            chars = [ch for ch in chars if own(ch) and "\0" not in own(ch)]
+            outputs = normalize("\0".join(base + ch for ch in chars)).split("\0")
+            if joined_as is None:  # joined: the rule's output alone
+                joined = np.array([out == joined_output for out in outputs], bool)
+            else:  # joined: character by character
+                joined = np.array([out == joined_output + own(ch) for out, ch in zip(outputs, chars)], bool)
+            ambiguous = np.array(
+                [rules[base] == joined_output + own(ch) or rules[base] + own(ch) == joined_output for ch in chars], bool
+            )
+            codes = np.array([ord(ch) for ch in chars], np.int64)
+            kind = fixed[codes] % PICTOGRAPHIC
+            joins = np.isin(kind, (EXTEND, ZWJ, SPACING_MARK))
+            for target, select in ((EXTEND, joined & ~joins & ~ambiguous), (OTHER, ~joined & joins & ~ambiguous)):
+                chosen = codes[select]
+                fixed[chosen] = fixed[chosen] - fixed[chosen] % PICTOGRAPHIC + target
     return fixed

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from embedpipe.errors import UnsupportedModelError
-from tokenizers import Tokenizer
 
 from embedpipe_tokenizers.exact.spec import AddedToken, Template, load_library_tokenizer, parse_template, read_added_tokens
 
@@ -27,7 +26,6 @@ SPACE_RUNS = " {2,}"
 class UnigramSpec:
     """The parts of tokenizer.json the graph is built from."""
 
-    tokenizer: Tokenizer  # the library object, for asking about characters
     charsmap: bytes
     collapse_spaces: bool  # Replace(" {2,}", " ") after the charsmap
     whitespace_split: bool  # WhitespaceSplit before Metaspace
@@ -95,10 +93,10 @@ def read_unigram_spec(tokenizer_json: Path) -> UnigramSpec:
     template = parse_template(
         config.get("post_processor"), {**pieces, **{t.content: t.id for t in added}}, UnsupportedModelError, FIX
     )
-    config["truncation"] = None
-    config["padding"] = None
-    tokenizer = load_library_tokenizer(config, Path(tokenizer_json))
+    # The library must read the file, but its own Unigram model of a real vocabulary (a byte trie
+    # of 250,002 pieces) costs some 350 MB: it checks everything but the vocabulary, read above.
+    load_library_tokenizer({**config, "model": {**model, "vocab": [[unk, 0.0]], "unk_id": 0}}, Path(tokenizer_json))
     return UnigramSpec(
-        tokenizer, charsmap, collapse, whitespace_split, str(metaspace.get("replacement", "\u2581")), scheme == "always",
+        charsmap, collapse, whitespace_split, str(metaspace.get("replacement", "\u2581")), scheme == "always",
         bool(metaspace.get("split", True)), pieces, [s for _, s in vocab], unk_id, added, template,
     )  # fmt: skip

@@ -67,6 +67,18 @@ def item_of(text: str, alphabet: dict[str, int], whitespace: np.ndarray, replace
     ]
 
 
+def _unique_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(table, axis=0, return_inverse=True)``, same order, by 1-D uniques column after
+    column (a row's rank so far times the column's distinct count plus its rank there is
+    lexicographic): seconds faster on a million rows."""
+    rank = np.zeros(len(table), np.int64)
+    for column in table.T:
+        values, column_rank = np.unique(column, return_inverse=True)
+        _, first, rank = np.unique(rank * len(values) + column_rank.reshape(-1), return_index=True, return_inverse=True)
+        rank = rank.reshape(-1)
+    return table[first], rank
+
+
 def build_tables(
     rules: dict[str, str],
     classes: np.ndarray,
@@ -98,8 +110,7 @@ def build_tables(
 
     stacked = np.stack([classes, utf8, rule_output, self_item, rule_symbol, special], axis=1)
     valid = (cps < 0xD800) | (cps > 0xDFFF)
-    rows, inverse = np.unique(stacked[valid], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    rows, inverse = _unique_rows(stacked[valid])
     default = int(np.bincount(inverse).argmax())
     listed = inverse != default
     chars = CharTables(
