@@ -61,7 +61,10 @@ def test_export_report_lists_lines_and_cosines(minilm_export) -> None:  # type: 
     pipe, _ = minilm_export
     report = pipe.report.to_dict()
     assert report["ok"] and report["lines"] == len(SAMPLES) and report["errors"] == []
-    assert report["min_cosine"] >= MIN_COSINE
+    assert report["min_cosine_outside_declared"] >= MIN_COSINE
+    # The oracle profile's one declared gap: the built-in sample holding a NUL, and nothing else.
+    forgiven = {name: info["lines"] for name, info in report["forgiven_by_declared_limitation"].items() if info["lines"]}
+    assert forgiven == {"nul-character-oracle-profile": sum("\x00" in s for s in SAMPLES)} == {"nul-character-oracle-profile": 1}
 
 
 @pytest.mark.compat

@@ -29,7 +29,7 @@ def test_manifest_records_inputs_versions_configuration_and_validation(tiny_mode
     assert inside["plugins"]["embedpipe-tokenizers"] == "0.1.0" and inside["embedpipe"] == "0.1.0"
     assert inside["libraries"]["torch"].startswith("2.13.0")
     assert inside["configuration"]["tokenizer"] == "bert" and inside["configuration"]["opset"] == 17
-    assert inside["validation"]["ok"] is True and inside["validation"]["min_cosine"] >= 0.9999
+    assert inside["validation"]["ok"] is True and inside["validation"]["min_cosine_outside_declared"] >= 0.9999
 
 
 def test_two_exports_of_the_same_inputs_are_byte_identical(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

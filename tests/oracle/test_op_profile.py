@@ -78,12 +78,16 @@ def test_the_sink_warns_about_the_graph_by_the_models_name(
     assert sent_before == [] and message.startswith("GELU.onnx uses ops Oracle does not document (com.microsoft::Gelu)")
 
 
+def _connect_cli_to(double: OracleDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(oracledb, "connect", lambda **kwargs: double.connect(**kwargs))
+    for variable, value in {"DSN": "localhost:1521/FREEPDB1", "USER": "scott", "PASSWORD": "pw"}.items():
+        monkeypatch.setenv(f"EMBEDPIPE_ORACLE_{variable}", value)
+
+
 def test_load_command_prints_the_warning_line_before_the_databases_error(
     monkeypatch: pytest.MonkeyPatch, oracle_double: OracleDouble, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(oracledb, "connect", lambda **kwargs: oracle_double.connect(**kwargs))
-    for variable, value in {"DSN": "localhost:1521/FREEPDB1", "USER": "scott", "PASSWORD": "pw"}.items():
-        monkeypatch.setenv(f"EMBEDPIPE_ORACLE_{variable}", value)
+    _connect_cli_to(oracle_double, monkeypatch)
     graph = string_graph(tmp_path, "looped", tail="com.microsoft::Gelu", tail_in_loop=True)
     result = CliRunner().invoke(main, ["load", str(graph), "--name", "LOOPED"])
     warning, error = result.stderr.splitlines()
@@ -109,3 +113,17 @@ def test_sql_command_warns_and_heads_the_script_with_the_warning(oracle_portable
 def test_sql_command_is_silent_for_an_oracle_profile_graph(oracle_tiny_file: Path) -> None:
     result = CliRunner().invoke(main, ["sql", str(oracle_tiny_file), "--name", "QUIET"])
     assert result.exit_code == 0 and result.stderr == "" and "WARNING" not in result.stdout
+
+
+def test_convert_to_db_prints_the_warning_as_one_warning_line(
+    monkeypatch: pytest.MonkeyPatch, oracle_double: OracleDouble, tiny_model, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """The core CLI turns the plugin's logged warning into its own "warning:" line; then the double refuses."""
+    _connect_cli_to(oracle_double, monkeypatch)
+    out = tmp_path / "portable.onnx"
+    result = CliRunner().invoke(
+        main, ["convert", str(tiny_model("bert-uncased")), "-o", str(out), "--op-profile", "portable", "--no-validate", "--to-db", "PORTABLE"]
+    )
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "PORTABLE.onnx (built with --op-profile portable)" in warnings[0] and FIX in warnings[0]
+    assert result.exit_code == 2 and "ORA-13606" in result.stderr and "PORTABLE" not in oracle_double.models

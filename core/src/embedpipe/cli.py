@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -11,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from embedpipe.errors import ConfigError, EmbedpipeError
@@ -48,6 +50,24 @@ def _quiet_libraries() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
+class _WarningLines(logging.Handler):
+    """embedpipe's and its plugins' logged warnings as one "warning:" line each on stderr (the
+    Oracle plugin warns this way before loading a graph with ops Oracle does not document)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.addFilter(lambda record: record.name.startswith("embedpipe"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[bold yellow]warning:[/] {escape(record.getMessage())}", highlight=False, soft_wrap=True)
+
+
+def _warnings_to_stderr() -> None:
+    root = logging.getLogger()
+    if not any(isinstance(handler, _WarningLines) for handler in root.handlers):
+        root.addHandler(_WarningLines())
+
+
 class _PluginGroup(click.Group):
     """The ``embedpipe`` group: the built-in commands plus those plugins register."""
 
@@ -80,6 +100,7 @@ class _PluginGroup(click.Group):
 def main(strict_plugins: bool) -> None:
     """Turn a Hugging Face text-embedding model into one string-in, vector-out ONNX graph."""
     _quiet_libraries()
+    _warnings_to_stderr()
     if strict_plugins:
         from embedpipe.plugins import get_plugin_manager
 

@@ -89,7 +89,7 @@ def _stable(validation: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     keep = ("ok", "lines", "threshold", "below_threshold", "forgiven_by_declared_limitation")
     summary = {key: validation[key] for key in keep if key in validation}
-    for key in ("min_cosine", "mean_cosine"):
+    for key in ("min_cosine", "min_cosine_outside_declared", "mean_cosine"):
         if validation.get(key) is not None:
             summary[key] = round(float(validation[key]), 6)
     summary["errors"] = len(validation.get("errors", []))
