@@ -20,16 +20,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 from embedpipe import contract
 from embedpipe.components import Limitation
-from onnx import TensorProto
 
 if TYPE_CHECKING:
     from embedpipe_tokenizers.exact.graph import GraphBuilder
 
 END_OF_TEXT = "<|endoftext|>"
 _END_OF_TEXT_ID = 256
-# Per UTF-8 length 1..4 (row 0 unused): the lead byte's marker bits, and 64**k for the k-th last byte.
-_LEAD_BITS = np.array([0, 0, 0xC0, 0xE0, 0xF0], np.int64)
-_POWERS = np.array([1, 64, 4096, 262144], np.int64)
+
+
+def _byte_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per byte value: its payload bits (the value bits a lead or continuation byte carries), and,
+    as a lead byte, the weight of each byte of its character: 64**(bytes after it), 0 past the end."""
+    payload = np.arange(256, dtype=np.int64)
+    weights = np.zeros((256, 4), np.int64)
+    for first, last, length in ((0x00, 0x7F, 1), (0xC0, 0xDF, 2), (0xE0, 0xEF, 3), (0xF0, 0xF7, 4)):
+        payload[first : last + 1] -= first
+        weights[first : last + 1, :length] = 64 ** np.arange(length - 1, -1, -1)
+    payload[0x80:0xC0] -= 0x80
+    return payload, weights
 
 NUL_SPLIT = Limitation(
     "nul-character-oracle-profile",
@@ -75,21 +83,12 @@ def utf8_split_op(g: GraphBuilder, text: str) -> str:
 
 
 def utf8_to_code_points(g: GraphBuilder, data: str) -> str:
-    """Valid UTF-8 bytes [N] -> their code points [C]: each lead byte with its continuation bytes."""
-    continuation = g.op("And", g.op("GreaterOrEqual", data, g.scalar(0x80)), g.op("Less", data, g.scalar(0xC0)))
+    """Valid UTF-8 bytes [N] -> their code points [C]: each lead byte's window of four payloads,
+    weighted by the lead byte's row (few nodes: on a short line each node's fixed cost dominates)."""
+    payload, weights = _byte_tables()
+    continuation = g.op("Equal", g.op("Div", data, g.scalar(64)), g.scalar(2))  # 0x80..0xBF
     leads = g.flatten(g.op("NonZero", g.op("Not", continuation)))
-    padded = g.concat([data, g.const(np.zeros(3), "utf8_pad")])
-    column = g.const(np.arange(4)[None, :], "byte_column")
-    window = g.take(padded, g.op("Add", g.unsqueeze(leads, 1), column), 4)  # [C, 4]
-    first = g.slice(window, 0, 1, axis=1)  # [C, 1]
-    length = g.scalar(1)
-    for bound in (0xC0, 0xE0, 0xF0):
-        length = g.op("Add", length, g.cast(g.op("GreaterOrEqual", first, g.scalar(bound)), TensorProto.INT64))
-    payload = g.where(
-        g.op("Equal", column, g.scalar(0)),
-        g.op("Sub", first, g.op("Gather", g.const(_LEAD_BITS, "lead_bits"), length)),
-        g.op("Sub", window, g.scalar(0x80)),
-    )
-    shift = g.op("Max", g.op("Sub", g.op("Sub", length, g.scalar(1)), column), g.scalar(0))
-    weight = g.where(g.op("Less", column, length), g.op("Gather", g.const(_POWERS, "powers"), shift), g.scalar(0))
-    return g.op("ReduceSum", g.op("Mul", payload, weight), g.const([1], "axes"), keepdims=0)
+    padded = g.concat([g.op("Gather", g.const(payload, "utf8_payload"), data), g.const(np.zeros(3), "utf8_pad")])
+    window = g.op("Gather", padded, g.op("Add", g.unsqueeze(leads, 1), g.const(np.arange(4)[None, :], "byte_column")))
+    weight = g.op("Gather", g.const(weights, "utf8_weights"), g.op("Gather", data, leads))  # [C, 4]
+    return g.op("ReduceSum", g.op("Mul", window, weight), g.const([1], "axes"), keepdims=0)
