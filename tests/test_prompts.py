@@ -20,13 +20,15 @@ from embedpipe.pipeline import pipeline_for_graph
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
 
+from tests.conftest import ORACLE_EXACT_SAMPLES
+
 MIN_COSINE = 0.9999
 PROMPTS = {"query": "query: ", "passage": "passage: ", "instruct": "Represent this sentence for searching relevant passages: "}
 LONG = ["word " * 400, "naïve café " * 300, "x" * 20_000]
 
 
 def _texts(real_text: list[str]) -> list[str]:
-    return [*SAMPLES, *real_text[::40], *LONG]
+    return [*ORACLE_EXACT_SAMPLES, *real_text[::40], *LONG]
 
 
 def _cosines(got: np.ndarray, want: np.ndarray) -> np.ndarray:

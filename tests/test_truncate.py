@@ -20,6 +20,8 @@ from embedpipe.plugins import get_plugin_manager
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
 
+from tests.conftest import ORACLE_EXACT_SAMPLES
+
 MIN_COSINE = 0.9999
 DIM = 16
 
@@ -56,7 +58,7 @@ def test_truncated_minilm_points_where_sentence_transformers_truncate_dim_points
     from sentence_transformers import SentenceTransformer
 
     _, model = minilm_truncated
-    texts = list(SAMPLES) + real_text[:400]
+    texts = list(ORACLE_EXACT_SAMPLES) + real_text[:400]
     got = embed(open_session(model), texts)
     want = SentenceTransformer(str(minilm_dir), device="cpu", truncate_dim=DIM).encode(texts, batch_size=16)
     assert got.shape == want.shape == (len(texts), DIM)
@@ -72,7 +74,7 @@ def test_without_normalize_the_values_equal_sentence_transformers(tiny_model) ->
 
     folder = tiny_model("bert-cased", normalize=False)
     model = ONNXPipeline(folder, _chain(5, normalize=False)).build()
-    texts = list(SAMPLES)
+    texts = list(ORACLE_EXACT_SAMPLES)
     got = embed(open_session(model), texts)
     want = SentenceTransformer(str(folder), device="cpu", truncate_dim=5).encode(texts, batch_size=16)
     np.testing.assert_allclose(got, want, atol=2e-5)
@@ -112,7 +114,7 @@ def test_the_truncate_dim_property_and_cli_flag_build_the_same_chain(tiny_model,
     result = CliRunner().invoke(main, ["convert", str(folder), "-o", str(out), "--truncate-dim", "8", "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["dimension"] == 8 and json.loads(result.stdout)["validation"]["ok"]
-    texts = list(SAMPLES)
+    texts = list(ORACLE_EXACT_SAMPLES)
     got = embed(open_session(out), texts)
     want = SentenceTransformer(str(folder), device="cpu", truncate_dim=8).encode(texts)
     cos = np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))

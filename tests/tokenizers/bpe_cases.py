@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import onnx
+import onnxruntime as ort
+from embedpipe import contract
+from embedpipe.runtime import open_session
 from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from wordpiece_cases import Case
@@ -20,13 +23,26 @@ ROBERTA_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
 
 @dataclass
 class BpeCase(Case):
-    """A byte-level BPE tokenizer under test; the graph is the exact BPE one."""
+    """A byte-level BPE tokenizer under test; the graph is the exact BPE one in ``op_profile``.
+
+    Under the oracle profile the text reaches the graph through GPT2Tokenizer, which stops at the
+    first NUL (a declared limitation), so the reference there is Hugging Face on the text up to it."""
 
     with_token_type_ids: bool = False
+    op_profile: str = contract.PORTABLE_PROFILE
 
     @cached_property
     def model(self) -> onnx.ModelProto:
-        return build_exact_bpe_graph(self.tokenizer_json, self.max_length)
+        return build_exact_bpe_graph(self.tokenizer_json, self.max_length, op_profile=self.op_profile)
+
+    @cached_property
+    def session(self) -> ort.InferenceSession:
+        return open_session(self.model, threads=1)
+
+    def reference_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        if self.op_profile == contract.ORACLE_PROFILE:
+            texts = [t.split("\x00", 1)[0] for t in texts]
+        return super().reference_ids(texts)
 
 
 def _train(corpus: Sequence[str], specials: list[str], size: int, add_prefix_space: bool) -> Tokenizer:
@@ -165,3 +181,10 @@ def piece_texts(case: Case, count: int, seed: int) -> list[str]:
             words.append(word)
         out.append(rng.choice([" ", " ", "  ", "\n", "", " \n "]).join(words))
     return out
+
+
+def sweep_code_points(full: bool) -> list[int]:
+    """All 1,112,064 scalar values, or the BMP start and a stride through all planes (about 23,000)."""
+    if full:
+        return [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    return sorted(set(range(0x3000)) | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))

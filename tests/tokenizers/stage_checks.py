@@ -69,12 +69,16 @@ def assert_old_runtimes_give_reference_ids(
     reference_ids: Callable[[Sequence[str]], list[list[int]]],
     tmp_path: pathlib.Path,
 ) -> None:
-    """ONNX Runtime 1.15.1 and 1.20.1 (Oracle 23ai and 26ai) load the stage and give ``reference_ids``."""
+    """ONNX Runtime 1.15.1 and 1.20.1 (Oracle 23ai and 26ai) load the stage and give ``reference_ids``.
+
+    A stage records no profile: the op rule checked is that of the profile whose ops it uses.
+    """
     from embedpipe.compat import check_compat
+    from embedpipe.oprule import fitting_profile
 
     path = tmp_path / "stage.onnx"
     onnx.save(_ids_as_embedding(model, max_length), str(path))
-    report = check_compat(path, texts)
+    report = check_compat(path, texts, op_profile=fitting_profile(model) or contract.DEFAULT_OP_PROFILE)
     assert report.ok, report.table()
     assert {run.name for run in report.runs} == {"current", "ort-1.15.1", "ort-1.20.1"}
     for run in report.runs:

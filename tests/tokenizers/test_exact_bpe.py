@@ -12,7 +12,16 @@ import time
 
 import numpy as np
 import pytest
-from bpe_cases import BpeCase, added_contents, gpt2_case, piece_texts, random_texts, roberta_case, vocabulary_texts
+from bpe_cases import (
+    BpeCase,
+    added_contents,
+    gpt2_case,
+    piece_texts,
+    random_texts,
+    roberta_case,
+    sweep_code_points,
+    vocabulary_texts,
+)
 from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.oprule import assert_op_rule
@@ -120,13 +129,6 @@ def test_added_token_whitespace_flags(bpe_cases: dict[str, BpeCase], tmp_path, f
     parts = ["<mask>", "xyz", "</s>", " ", "  ", "\t", "\n", "\u3000", "\x00", "a", "b's", "1", "!"]
     texts = ["".join(rng.choice(parts) for _ in range(rng.randrange(1, 12))) for _ in range(2000)]
     assert_no_mismatch(case, texts)
-
-
-def sweep_code_points(full: bool) -> list[int]:
-    """All 1,112,064 scalar values, or the BMP start and a stride through all planes (about 23,000)."""
-    if full:
-        return [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
-    return sorted(set(range(0x3000)) | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))
 
 
 @pytest.mark.parametrize("name", [pytest.param("roberta", marks=pytest.mark.slow), *NAMES])

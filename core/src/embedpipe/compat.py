@@ -202,9 +202,11 @@ def check_compat(
     atol: float = 1e-5,
     runtimes: Sequence[RuntimeSpec] = RUNTIMES,
     cache_dir: Path | None = None,
+    op_profile: str | None = None,
 ) -> CompatReport:
-    """Check the op rule of the profile the graph was built for, run the graph in this process and in
-    every runtime, and compare all vectors."""
+    """Check the op rule of the profile the graph was built for (``op_profile``, else the one its
+    manifest records, else the default), run the graph in this process and in every runtime, and
+    compare all vectors."""
     path = Path(model_path)
     if not path.is_file():
         raise ExportError(f"no ONNX file at {path}", "pass the path of a .onnx graph")
@@ -216,7 +218,7 @@ def check_compat(
         raise ExportError(f"{path} is not a readable ONNX model ({exc})", "pass a .onnx graph embedpipe built") from exc
     runs = [run_current(path, texts)] + [run_in_runtime(spec, path, texts, cache_dir=cache_dir) for spec in runtimes]
     diffs = {(a.name, b.name): max_abs_diff(a, b) for a, b in itertools.combinations(runs, 2)}
-    profile = manifest.recorded_op_profile(model) or contract.DEFAULT_OP_PROFILE
+    profile = op_profile or manifest.recorded_op_profile(model) or contract.DEFAULT_OP_PROFILE
     return CompatReport(path, tuple(texts), atol, profile, check_op_rule(model, op_profile=profile), runs, diffs)
 
 

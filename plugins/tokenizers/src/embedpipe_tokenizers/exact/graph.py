@@ -21,6 +21,8 @@ from embedpipe_tokenizers.exact.utf8 import utf8_split_op, utf8_to_code_points
 ML_DOMAIN = "ai.onnx.ml"
 MS_DOMAIN = contract.CONTRIB_DOMAIN
 INT64_MAX = np.iinfo(np.int64).max
+CODE_POINT_COUNT = 0x110000
+BLOCK = 256  # code points per block of the oracle profile's character table
 
 
 class GraphBuilder:
@@ -94,26 +96,56 @@ class GraphBuilder:
         self.nodes.append(helper.make_node(op_type, list(inputs), [out], domain=domain, **attrs))
         return out
 
-    def character_rows(self, text: str, prefix: str, keys: Sequence[str], values: Sequence[int], default: int, hint: str) -> str:
+    def character_rows(
+        self,
+        text: str,
+        prefix: str,
+        keys: Sequence[str],
+        values: Sequence[int] | np.ndarray,
+        default: int,
+        hint: str,
+        *,
+        code_point_scale: int = 0,
+    ) -> str:
         """The string tensor [1] as one table row per Unicode code point [N] (NUL, newlines and
         combining marks included; the empty string gives none): ``values[i]`` where the code point
-        is ``keys[i]`` (one-character strings), else ``default``. ``prefix`` (a prompt) comes first:
-        no allowed op joins strings, so it joins here, before anything reads the text.
+        is ``keys[i]`` (one-character strings), else ``default``; plus code point * ``code_point_scale``
+        when the values hold it (a stage packing the code point beside its row). ``prefix`` (a
+        prompt) comes first: no allowed op joins strings, so it joins here, before anything reads the text.
 
         How the text is split depends on the op profile. ``portable``: com.microsoft.Tokenizer gives
-        one string per code point, looked up by string. ``oracle``: the GPT2Tokenizer op (a
-        tokenizer op Oracle documents) with a byte vocabulary gives the UTF-8 bytes, decoded here
-        into code points, looked up by number; that op stops at the first NUL (docs/tokenizers.md).
+        one string per code point, looked up by string in a LabelEncoder. ``oracle``: the
+        GPT2Tokenizer op (a tokenizer op Oracle documents) with a byte vocabulary gives the UTF-8
+        bytes, decoded here into code points (that op stops at the first NUL, docs/tokenizers.md),
+        looked up by number in a block table (``code_point_lookup``), with the code point's own part
+        added by the graph rather than stored per code point.
         """
         if self.op_profile == contract.PORTABLE_PROFILE:
             split = self.flatten(self.op("Tokenizer", text, domain=MS_DOMAIN, mark=0, mincharnum=1, pad_value="", separators=[""]))
             if prefix:
                 split = self.concat([self.const(list(prefix), "prefix", dtype=object), split])
-            return self.label_encoder(split, keys, values, default, hint)
+            return self.label_encoder(split, keys, [int(v) for v in values], default, hint)
         code_points = utf8_to_code_points(self, self.flatten(utf8_split_op(self, text)))
         if prefix:
             code_points = self.concat([self.const([ord(ch) for ch in prefix], "prefix"), code_points])
-        return self.label_encoder(code_points, [ord(key) for key in keys], values, default, hint)
+        table = np.full(CODE_POINT_COUNT, default, np.int64)
+        listed = np.fromiter(map(ord, keys), np.int64, len(keys))
+        table[listed] = np.asarray(values, np.int64) - listed * code_point_scale
+        rows = self.code_point_lookup(code_points, table, hint)
+        if code_point_scale:
+            rows = self.op("Add", rows, self.op("Mul", code_points, self.scalar(code_point_scale)))
+        return rows
+
+    def code_point_lookup(self, code_points: str, table: np.ndarray, hint: str) -> str:
+        """``table[code_points]`` for a table over all code points, stored as blocks of 256 code
+        points, each distinct block once (most of Unicode is unassigned or uniform, so a real
+        vocabulary's table is a small fraction of one entry per code point), in int32 when it fits."""
+        blocks, block_of = np.unique(table.reshape(-1, BLOCK), axis=0, return_inverse=True)
+        small = np.iinfo(np.int32).min <= blocks.min() and blocks.max() <= np.iinfo(np.int32).max
+        data = self.const(blocks.reshape(-1), f"{hint}_blocks", dtype=np.int32 if small else np.int64)
+        start = self.take(self.const(block_of.reshape(-1) * BLOCK, f"{hint}_block_starts"), self.op("Div", code_points, self.scalar(BLOCK)))
+        rows = self.op("Gather", data, self.op("Add", start, self.op("Mod", code_points, self.scalar(BLOCK))))
+        return self.cast(rows, TensorProto.INT64) if small else rows
 
     def opset_imports(self) -> list[onnx.OperatorSetIdProto]:
         """The domains a stage built with this builder uses, per its op profile."""

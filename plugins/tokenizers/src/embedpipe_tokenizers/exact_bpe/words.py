@@ -178,7 +178,7 @@ def first_words(
     prefix: str = "",
 ) -> Elements:
     """The elements of the first ``max_words`` words of ``prefix`` + the raw string ``text`` [1]."""
-    packed = g.character_rows(text, prefix, chars.keys, chars.values.tolist(), -1, "char_table")
+    packed = g.character_rows(text, prefix, chars.keys, chars.values, -1, "char_table", code_point_scale=chars.scale)
     cp = g.op("Div", packed, g.scalar(chars.scale))
     info = g.op("Mod", packed, g.scalar(chars.scale))
     cls = g.op("Mod", info, g.scalar(8))
