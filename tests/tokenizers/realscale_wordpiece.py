@@ -19,6 +19,7 @@ import json
 import pathlib
 import random
 from collections.abc import Sequence
+from itertools import accumulate
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -125,16 +126,18 @@ def multilingual_tokenizer_json(folder: pathlib.Path, corpus: Sequence[str], see
     tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=False)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=40_000, special_tokens=specials, min_frequency=2, show_progress=False)
-    tok.train_from_iterator([*corpus, *_generated_text(scripts, rng, 6000)], trainer)
+    trainer = trainers.WordPieceTrainer(vocab_size=30_000, special_tokens=specials, min_frequency=2, show_progress=False)
+    tok.train_from_iterator([*corpus, *_generated_text(scripts, rng, 1500)], trainer)
     vocab = list(json.loads(tok.to_str())["model"]["vocab"])  # in id order: specials first
     assert vocab[:104] == specials
     seen = set(vocab)
 
-    def add(piece: str) -> None:
-        if piece not in seen and len(vocab) < MULTILINGUAL_SIZE:
+    def add(piece: str) -> bool:
+        new = piece not in seen and len(vocab) < MULTILINGUAL_SIZE
+        if new:
             seen.add(piece)
             vocab.append(piece)
+        return new
 
     # Every letter alone and as a continuation, then punctuation and symbols of the corpus.
     for letters in scripts.values():
@@ -143,13 +146,22 @@ def multilingual_tokenizer_json(folder: pathlib.Path, corpus: Sequence[str], see
             add("##" + ch)
     for ch in sorted({ch for line in corpus for ch in line if not ch.isspace()}):
         add(ch)
-    # Then pieces of 2 to 12 letters of one script (longer in alphabets, shorter in CJK), until the size.
+    # Then pieces grown as a trained vocabulary grows them, until the size: a third extend a piece
+    # of the same script by 1 to 3 letters, the others are new strings of 2 to 6 letters (CJK and
+    # Hangul: 2 or 3), letters drawn with weight 1/sqrt(rank). That gives about 2 trie nodes per entry, as
+    # bert-base-uncased's real vocabulary has (2.1); uniformly random strings would give 3.5.
     names = list(scripts)
+    grown: dict[str, list[str]] = {name: [] for name in names}
+    ranks = {name: list(accumulate((rank + 1) ** -0.5 for rank in range(len(letters)))) for name, letters in scripts.items()}
     while len(vocab) < MULTILINGUAL_SIZE:
-        letters = scripts[rng.choice(names)]
-        longest = 3 if len(letters) > 1000 else 12
-        piece = "".join(rng.choice(letters) for _ in range(rng.randint(2, longest)))
-        add(piece if rng.random() < 0.4 else "##" + piece)
+        name = rng.choice(names)
+        letters, pieces = scripts[name], grown[name]
+        longest = 3 if len(letters) > 1000 else 14
+        extend = pieces and rng.random() < 1 / 3
+        start = rng.choice(pieces) if extend else rng.choice(["", "##"])
+        piece = start + "".join(rng.choices(letters, cum_weights=ranks[name], k=rng.randint(1, 3) if extend else rng.randint(2, min(6, longest))))
+        if len(piece.removeprefix("##")) <= longest and add(piece):
+            pieces.append(piece)
     config = json.loads(tok.to_str())
     config["model"]["vocab"] = {piece: i for i, piece in enumerate(vocab)}
     config["added_tokens"] = [

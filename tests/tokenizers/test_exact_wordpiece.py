@@ -26,6 +26,7 @@ from wordpiece_cases import (
     assert_words_match,
     piece_texts,
     random_texts,
+    sweep_code_points,
     vocab_words,
 )
 
@@ -86,15 +87,6 @@ def test_empty_and_whitespace(case: Case) -> None:
         "\u0345\u0301 ",
     ]
     assert_no_mismatch(case, texts)
-
-
-def sweep_code_points(case: Case) -> list[int]:
-    """MiniLM: all 1,112,064 scalar values. Tiny tokenizers: the BMP start, the vocabulary's
-    characters and a stride through all planes (about 23,700)."""
-    if case.name == "all-MiniLM-L6-v2":
-        return [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
-    chars = {ord(ch) for w in vocab_words(case) for ch in w}
-    return sorted(set(range(0x3000)) | chars | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))
 
 
 def words_per_text(case: Case, tokens_per_word: int) -> int:
@@ -212,7 +204,9 @@ def test_long_inputs(case: Case, corpus: list[str]) -> None:
 
 
 def test_opset_18(minilm: Case) -> None:
-    model = build_exact_wordpiece_graph(minilm.tokenizer_json, minilm.max_length, with_token_type_ids=True, opset=18)
+    model = build_exact_wordpiece_graph(
+        minilm.tokenizer_json, minilm.max_length, with_token_type_ids=True, opset=18, op_profile=minilm.op_profile
+    )
     assert {o.domain: o.version for o in model.opset_import}[""] == 18
     at18 = Case(minilm.name + "@18", minilm.folder, minilm.max_length, True)
     at18.__dict__["model"] = model
@@ -231,6 +225,75 @@ def test_agrees_with_autotokenizer(request: pytest.FixtureRequest, name: str) ->
         return [auto(t, truncation=True, max_length=case.max_length)["input_ids"] for t in texts]
 
     assert_no_mismatch(case, random_texts(case, 500, seed=1) + piece_texts(case, 500, seed=2), reference=reference)
+
+
+# Added tokens with every flag real WordPiece tokenizers use, normalized ones (matched in the
+# normalized text: lower-cased, accents stripped, CJK spaced, controls dropped) among them.
+NORMALIZED_TOKENS = {
+    "flags": [
+        added_token("<UNKNOWN>", 0, normalized=True),
+        added_token("Hello World", 1, normalized=True, special=False),
+        added_token("Café", 2, normalized=True, lstrip=True),
+        added_token("<nr>", 3, normalized=True, rstrip=True),
+        added_token("[NOTE]", 4, special=False),
+        added_token("<m>", 5, lstrip=True),
+    ],
+    "cjk": [
+        added_token("中文", 0, normalized=True),
+        added_token("中x", 1, normalized=True, special=False),
+        added_token("<unk>", 2, normalized=True),
+        added_token("Ǆ", 3, normalized=True),
+    ],
+}
+
+
+def typed_tokens(contents: list[str], count: int, seed: int) -> list[str]:
+    """Added tokens typed as they are, in other case, with accents, controls, NBSP, ZWSP or CJK
+    inside or around, glued to words and to each other."""
+    rng = random.Random(seed)
+    changes = [
+        str.upper,
+        str.lower,
+        str.title,
+        lambda s: s.replace(" ", "\u00a0"),
+        lambda s: s.replace(" ", "  "),
+        lambda s: s[:1] + "\x01" + s[1:],
+        lambda s: s[:1] + "\u200b" + s[1:],
+        lambda s: s[:1] + "\u0301" + s[1:],
+        lambda s: s.replace("e", "\u00e9").replace("E", "\u00c9"),
+        lambda s: s.replace("é", "e\u0301"),
+        lambda s: s[:-1],
+    ]
+    glue = ["", " ", "  ", "\t", "a", "\u4e2d", "\u00a0", "\x00", "-"]
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randrange(1, 6)):
+            token = rng.choice(contents)
+            parts.append(rng.choice(changes)(token) if rng.random() < 0.5 else token)
+        out.append("".join(rng.choice(glue) + part for part in parts) + rng.choice(glue))
+    return out
+
+
+@pytest.mark.parametrize("tokens", sorted(NORMALIZED_TOKENS))
+@pytest.mark.parametrize("name", ["bert-uncased", "bert-cased", "bert-odd"])
+def test_normalized_added_tokens(request: pytest.FixtureRequest, tmp_path, name: str, tokens: str) -> None:
+    """Added tokens with normalized true (and lstrip, rstrip, special false) give Hugging Face's ids
+    however they are typed, under three normalizer settings."""
+    base = case_of(request, name)
+    entries = NORMALIZED_TOKENS[tokens]
+
+    def add(config: dict) -> None:
+        first = len(config["model"]["vocab"]) + 10
+        config["added_tokens"] += [{**entry, "id": first + entry["id"]} for entry in entries]
+
+    folder = tmp_path / name
+    folder.mkdir()
+    edited_tokenizer_json(base.tokenizer_json, folder, add)
+    case = Case(f"{name}+{tokens}", folder, base.max_length, base.with_token_type_ids)
+    contents = [entry["content"] for entry in entries] + added_contents(base)
+    texts = typed_tokens(contents, 3000, seed=31) + random_texts(case, 1000, seed=32) + piece_texts(case, 1000, seed=33)
+    assert_no_mismatch(case, texts)
 
 
 @pytest.mark.parametrize(("name", "lower"), [("minilm", False), ("bert-cased", True)])
@@ -331,7 +394,7 @@ def test_canonical_reordering_is_refused(request: pytest.FixtureRequest, tmp_pat
 def test_max_length_must_hold_the_special_tokens(minilm: Case) -> None:
     with pytest.raises(ConfigError):
         build_exact_wordpiece_graph(minilm.tokenizer_json, 1, with_token_type_ids=True)
-    two = build_exact_wordpiece_graph(minilm.tokenizer_json, 2, with_token_type_ids=True)
+    two = build_exact_wordpiece_graph(minilm.tokenizer_json, 2, with_token_type_ids=True, op_profile=minilm.op_profile)
     case = Case("max_length=2", minilm.folder, 2, True)
     case.__dict__["model"] = two
     assert_no_mismatch(case, ["", "hello world", "[MASK]"])

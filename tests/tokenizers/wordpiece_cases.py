@@ -277,3 +277,12 @@ def piece_texts(case: Case, count: int, seed: int) -> list[str]:
             words.append(word)
         out.append(rng.choice([" ", " ", "  ", "\u00a0", "\n"]).join(words))
     return out
+
+
+def sweep_code_points(case: Case, everything: bool | None = None) -> list[int]:
+    """Every scalar value (1,112,064; by default for MiniLM only), or the BMP start, the
+    vocabulary's characters and a stride through all planes (about 23,700 for a tiny tokenizer)."""
+    if everything or (everything is None and case.name == "all-MiniLM-L6-v2"):
+        return [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    chars = {ord(ch) for w in vocab_words(case) for ch in w}
+    return sorted(set(range(0x3000)) | chars | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))

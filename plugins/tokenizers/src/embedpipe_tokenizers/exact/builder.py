@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnx
 from embedpipe import contract
 from embedpipe.errors import ConfigError
+from onnx import TensorProto
 
 from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.library import check_context_free, normalize_all
@@ -37,6 +39,23 @@ def _numbered_chars(tokens: tuple[AddedToken, ...]) -> dict[str, int]:
     return {ch: i + 1 for i, ch in enumerate(sorted({ch for t in tokens for ch in t.content}))}
 
 
+def _narrow(table: np.ndarray) -> type:
+    """The narrowest integer type holding ``table``: the row and entry tables are stored narrow
+    (a quarter of the graph's bytes at int64) and widened after the lookup."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if table.size == 0 or np.iinfo(dtype).min <= table.min() <= table.max() <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _lookup(g: GraphBuilder, table: np.ndarray, indices: str, hint: str) -> str:
+    """``table[indices]`` as int64: GatherElements for a 1-D table, Gather of rows for a 2-D one."""
+    dtype = _narrow(table)
+    data = g.const(table, hint, dtype=dtype)
+    found = g.take(data, indices) if table.ndim == 1 else g.op("Gather", data, indices)
+    return found if dtype is np.int64 else g.cast(found, TensorProto.INT64)
+
+
 def _normalized_items(
     g: GraphBuilder, text: str, chars: CharTables, raw: SpecialTable | None, normalized: SpecialTable | None, prefix: str
 ) -> str:
@@ -44,16 +63,16 @@ def _normalized_items(
     raw-matched ones on the raw characters, normalized ones on the normalized characters between them."""
     row = g.character_rows(text, prefix, chars.keys, chars.key_rows, chars.default_row, "char_rows")
     if raw is not None:
-        code = g.take(g.const(chars.row_special, "row_special"), row)
+        code = _lookup(g, chars.row_special, row, "row_special")
         token_row, inside = match_specials(g, code, g.arange(g.op("Shape", row)), raw)
         row = g.where(inside, token_row, row)
-    entries = g.flatten(g.op("Gather", g.const(chars.row_entries, "row_entries"), row))  # [N * K]
+    entries = g.flatten(_lookup(g, chars.row_entries, row, "row_entries"))  # [N * K]
     if normalized is not None:
         entries = g.compress(entries, g.op("Not", g.op("Equal", entries, g.scalar(0))))
-        code = g.take(g.const(chars.entry_codes, "entry_codes"), entries)
+        code = _lookup(g, chars.entry_codes, entries, "entry_codes")
         token_entry, inside = match_specials(g, code, g.arange(g.op("Shape", entries)), normalized)
         entries = g.where(inside, token_entry, entries)
-    items = g.flatten(g.op("Gather", g.const(chars.entry_items, "entry_items"), entries))
+    items = g.flatten(_lookup(g, chars.entry_items, entries, "entry_items"))
     return g.compress(items, g.op("Not", g.op("Equal", items, g.scalar(0))))
 
 
@@ -77,8 +96,10 @@ def build_exact_wordpiece_graph(
         raise ConfigError(f"opset {opset} is not supported", f"use an opset from {MIN_OPSET} to {contract.MAX_OPSET}")
     spec = read_spec(Path(tokenizer_json), do_lower_case)
     normalizer = spec.tokenizer.normalizer
-    raw, normalized = split_added_tokens(spec.added_tokens, normalizer.normalize_str if normalizer else None)
-    check_wordpiece_tokens(raw, normalized)
+    normalize = normalizer.normalize_str if normalizer else None
+    raw, normalized = split_added_tokens(spec.added_tokens, normalize)
+    used = {ch for t in normalized for ch in t.content}
+    check_wordpiece_tokens(raw, normalized, frozenset(ch for ch in used if normalize and normalize(ch) == f" {ch} "))
     max_body = max_length - spec.template.added
     if max_body < 0:
         raise ConfigError(

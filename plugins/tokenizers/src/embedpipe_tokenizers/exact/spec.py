@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -178,8 +178,12 @@ def read_spec(tokenizer_json: Path, do_lower_case: bool | None) -> TokenizerSpec
     wordpiece = WordPieceModel(
         vocab, vocab[unk], model.get("continuing_subword_prefix") or "", int(model.get("max_input_chars_per_word", 100))
     )
-    added = read_added_tokens(config)
+    tokenizer = load_library_tokenizer(config, tokenizer_json)
+    # The library gives an added token whose id does not fit the vocabulary the next free id
+    # (with a warning): take the ids it uses, not the file's.
+    library_ids = {t.content: i for i, t in tokenizer.get_added_tokens_decoder().items()}
+    added = tuple(replace(t, id=library_ids.get(t.content, t.id)) for t in read_added_tokens(config))
     template = parse_template(
         config.get("post_processor"), {**vocab, **{t.content: t.id for t in added}}, _unsupported, BERT_OP_FIX
     )
-    return TokenizerSpec(load_library_tokenizer(config, tokenizer_json), wordpiece, added, template)
+    return TokenizerSpec(tokenizer, wordpiece, added, template)

@@ -56,20 +56,31 @@ class SpecialTable:
     values: np.ndarray
 
 
-def _can_overlap(a: str, b: str) -> bool:
-    """Whether an occurrence of ``b`` can start strictly inside an occurrence of ``a``."""
+def _can_overlap(a: str, b: str, padded: frozenset[str] = frozenset()) -> bool:
+    """Whether an occurrence of ``b`` can start strictly inside an occurrence of ``a``. ``padded``:
+    characters the normalizer always surrounds with spaces of their own (CJK), so the space after
+    one of them cannot also be the space before another."""
     for k in range(1, len(a)):
         overlap = min(len(b), len(a) - k)
         if a[k : k + overlap] == b[:overlap]:
-            return True
+            own_spaces = k == len(a) - 1 and a[-1] == " " and a[-2] in padded and len(b) > 1 and b[1] in padded
+            if not own_spaces:
+                return True
     return False
 
 
 def check_added_tokens(
-    tokens: Sequence[AddedToken], *, graph: str = "the exact WordPiece graph", fix: str = BERT_OP_FIX, normalized_ok: bool = False
+    tokens: Sequence[AddedToken],
+    *,
+    graph: str = "the exact WordPiece graph",
+    fix: str = BERT_OP_FIX,
+    normalized_ok: bool = False,
+    padded: frozenset[str] = frozenset(),
 ) -> None:
     """Refuse flag combinations ``graph`` does not reproduce, each with a one-line reason and ``fix``.
-    ``normalized_ok``: the model has no normalizer, so normalized tokens match the raw text too."""
+    ``normalized_ok``: the model has no normalizer, so normalized tokens match the raw text too (or,
+    in the WordPiece graph, they are matched in the normalized text: their contents are normalized).
+    ``padded``: see ``_can_overlap``."""
     for t in tokens:
         if t.normalized and not normalized_ok:
             raise UnsupportedModelError(f"added token {t.content!r} has normalized=true, which {graph} does not implement", fix)
@@ -77,7 +88,7 @@ def check_added_tokens(
             raise UnsupportedModelError(f"added token {t.content!r} has single_word=true, which {graph} does not implement", fix)
     for a in tokens:
         for b in tokens:
-            if _can_overlap(a.content, b.content):
+            if _can_overlap(a.content, b.content, padded):
                 raise UnsupportedModelError(
                     f"added tokens {a.content!r} and {b.content!r} can overlap in a text, which {graph} does not implement", fix
                 )
@@ -98,9 +109,10 @@ def split_added_tokens(
     return raw, normalized
 
 
-def check_wordpiece_tokens(raw: Sequence[AddedToken], normalized: Sequence[AddedToken]) -> None:
+def check_wordpiece_tokens(raw: Sequence[AddedToken], normalized: Sequence[AddedToken], padded: frozenset[str]) -> None:
     """Refuse what the WordPiece graph's two matching passes (``split_added_tokens``) cannot
-    reproduce, each with a one-line reason. ``normalized`` holds the normalized contents."""
+    reproduce, each with a one-line reason. ``normalized`` holds the normalized contents;
+    ``padded``: the characters the normalizer surrounds with spaces."""
     check_added_tokens(raw)
     for t in normalized:
         if not t.content:
@@ -113,7 +125,7 @@ def check_wordpiece_tokens(raw: Sequence[AddedToken], normalized: Sequence[Added
                 f"added token {t.content!r} normalizes to combining marks, which canonical reordering can move across its edges",
                 BERT_OP_FIX,
             )
-    check_added_tokens(normalized, normalized_ok=True)
+    check_added_tokens(normalized, normalized_ok=True, padded=padded)
     # Whitespace absorbed by lstrip/rstrip stays in the graph's text; it must not complete a match.
     if any(t.rstrip for t in (*raw, *normalized)) and any(t.content[0].isspace() for t in (*raw, *normalized)):
         raise UnsupportedModelError(

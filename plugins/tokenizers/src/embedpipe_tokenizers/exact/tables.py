@@ -58,9 +58,9 @@ def _entry_items(cls: int, symbol: int) -> list[int]:
 
 
 def _unique_rows(matrix: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """Distinct rows of a non-negative int64 matrix (the all-zero row first when present), and
+    """Distinct rows of a non-negative integer matrix (the all-zero row first when present), and
     each row's index among them. Rows are compared as bytes: three times faster than axis=0."""
-    packed = np.ascontiguousarray(matrix).view(np.dtype((np.void, matrix.shape[1] * 8))).ravel()
+    packed = np.ascontiguousarray(matrix).view(np.dtype((np.void, matrix.shape[1] * matrix.itemsize))).ravel()
     _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
     return len(first), matrix[first], inverse.reshape(-1)
 
@@ -91,7 +91,7 @@ def build_char_tables(
     out = norm.chars[present]
     symbols, codes = int(symbol.max()) + 1, len(normalized_chars) + 1
     entry_keys, entry_of = np.unique((norm.classes[out] * symbols + symbol[out]) * codes + normalized_code[out], return_inverse=True)
-    entries = np.zeros(norm.chars.shape, np.int64)
+    entries = np.zeros(norm.chars.shape, np.int32)  # int32 halves the peak memory of the export
     entries[present] = entry_of.reshape(-1) + 1
     cls, rest = np.divmod(entry_keys, symbols * codes)
     entry_items = [[0] * ITEMS] + [_entry_items(c, s) for c, s in zip(cls.tolist(), (rest // codes).tolist())]
@@ -101,12 +101,12 @@ def build_char_tables(
 
     # Rows: the entries and the raw added-token code of a character; row 0 (all zero) is empty.
     width = entries.shape[1]
-    keyed = np.concatenate([np.zeros((1, width + 1), np.int64), np.column_stack([entries, raw_code[norm.cps]])])
+    keyed = np.concatenate([np.zeros((1, width + 1), np.int32), np.column_stack([entries, raw_code[norm.cps].astype(np.int32)])])
     count, row_keys, rows = _unique_rows(keyed)
     rows = rows[1:]
     token_rows = np.zeros((raw_tokens, width + 1), np.int64)
     token_rows[:, 0] = first_token_entry + np.arange(raw_tokens)
-    row_keys = np.concatenate([row_keys, token_rows])
+    row_keys = np.concatenate([row_keys.astype(np.int64), token_rows])
     default = int(np.bincount(rows).argmax())
     listed = rows != default
     return CharTables(
