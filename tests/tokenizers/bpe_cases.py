@@ -15,6 +15,7 @@ import onnxruntime as ort
 from embedpipe import contract
 from embedpipe.runtime import open_session
 from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph
+from stage_checks import GPT2_TOKENIZER_CONFIG, roberta_tokenizer_config, save_tokenizer_folder
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from wordpiece_cases import Case
 
@@ -56,27 +57,13 @@ def _train(corpus: Sequence[str], specials: list[str], size: int, add_prefix_spa
     return tok
 
 
-def _save(folder: pathlib.Path, tok: Tokenizer, config: dict[str, object]) -> pathlib.Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    tok.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
-
-
 def gpt2_case(root: pathlib.Path, corpus: Sequence[str], name: str, *, bytelevel_post: bool, max_length: int) -> BpeCase:
     """GPT2 style: no prefix space, <|endoftext|> only, no post-processor or a ByteLevel one."""
     tok = _train(corpus, ["<|endoftext|>"], 3000, add_prefix_space=False)
     if bytelevel_post:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    config = {
-        "tokenizer_class": "GPT2Tokenizer",
-        "model_max_length": 1024,
-        "bos_token": "<|endoftext|>",
-        "eos_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>",
-        "add_prefix_space": False,
-    }
-    return BpeCase(name, _save(root / name, tok, config), max_length)
+    config = GPT2_TOKENIZER_CONFIG
+    return BpeCase(name, save_tokenizer_folder(root / name, tok, config), max_length)
 
 
 def roberta_case(root: pathlib.Path, corpus: Sequence[str], name: str, *, add_prefix_space: bool, max_length: int) -> BpeCase:
@@ -87,21 +74,8 @@ def roberta_case(root: pathlib.Path, corpus: Sequence[str], name: str, *, add_pr
     tok.post_processor = processors.RobertaProcessing(
         ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")), trim_offsets=True, add_prefix_space=add_prefix_space
     )
-    config = {
-        "tokenizer_class": "RobertaTokenizer",
-        "model_max_length": 512,
-        "add_prefix_space": add_prefix_space,
-        "trim_offsets": True,
-        "errors": "replace",
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "sep_token": "</s>",
-        "cls_token": "<s>",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "mask_token": "<mask>",
-    }
-    return BpeCase(name, _save(root / name, tok, config), max_length)
+    config = roberta_tokenizer_config(add_prefix_space)
+    return BpeCase(name, save_tokenizer_folder(root / name, tok, config), max_length)
 
 
 WHITESPACE = [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2009", "\u3000", "\u200b", "\u2028", "\x0b", "\x0c", "\u0085", "\ufeff"]

@@ -3,12 +3,12 @@ trained here with the ``tokenizers`` library (nothing of them is in git)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 from collections.abc import Sequence
 
 import pytest
+from stage_checks import save_tokenizer_folder
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from wordpiece_cases import Case
 
@@ -53,13 +53,6 @@ def _train(
     return tok
 
 
-def _save(folder: pathlib.Path, tok: Tokenizer, config: dict[str, object]) -> pathlib.Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    tok.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
-
-
 BERT_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
@@ -92,7 +85,7 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
         )
-        folder = _save(root / name, tok, _bert_config("BertTokenizer", lowercase))
+        folder = save_tokenizer_folder(root / name, tok, _bert_config("BertTokenizer", lowercase))
         cases[name] = Case(name, folder, 128, True)
 
     # Unusual settings: accents stripped without lower-casing, no text cleaning, no CJK split,
@@ -101,12 +94,12 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
     tok = _train(
         training, lowercase=False, unk="[UNK]", specials=BERT_SPECIALS, size=3000, normalizer=odd, max_chars=12, prefix="@@"
     )
-    folder = _save(root / "bert-odd", tok, _bert_config("BertTokenizer", False))
+    folder = save_tokenizer_folder(root / "bert-odd", tok, _bert_config("BertTokenizer", False))
     cases["bert-odd"] = Case("bert-odd", folder, 48, False)
 
     tok = _train(training, lowercase=True, unk="[UNK]", specials=BERT_SPECIALS, size=3000)
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
-    folder = _save(root / "distilbert", tok, _bert_config("DistilBertTokenizer", True))
+    folder = save_tokenizer_folder(root / "distilbert", tok, _bert_config("DistilBertTokenizer", True))
     cases["distilbert"] = Case("distilbert", folder, 64, False)
 
     for name in ("mpnet-template", "mpnet-roberta"):
@@ -132,6 +125,6 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
             "pad_token": "<pad>",
             "mask_token": "<mask>",
         }
-        folder = _save(root / name, tok, config)
+        folder = save_tokenizer_folder(root / name, tok, config)
         cases[name] = Case(name, folder, 96, True)
     return cases

@@ -14,6 +14,7 @@ import gzip
 import json
 import pathlib
 
+from stage_checks import GPT2_TOKENIZER_CONFIG, roberta_tokenizer_config, save_tokenizer_folder
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "tokenizers"
@@ -39,28 +40,14 @@ def _bpe(vocab: dict[str, int], add_prefix_space: bool) -> Tokenizer:
     return tok
 
 
-def _save(folder: pathlib.Path, tok: Tokenizer, config: dict[str, object]) -> pathlib.Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    tok.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
-
-
 def gpt2_folder(folder: pathlib.Path) -> pathlib.Path:
     """GPT2's tokenizer.json and tokenizer_config.json written to ``folder``."""
     tok = _bpe(_vocab("gpt2"), add_prefix_space=False)
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     tok.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
     assert tok.token_to_id("<|endoftext|>") == 50256
-    config = {
-        "tokenizer_class": "GPT2Tokenizer",
-        "model_max_length": 1024,
-        "bos_token": "<|endoftext|>",
-        "eos_token": "<|endoftext|>",
-        "unk_token": "<|endoftext|>",
-        "add_prefix_space": False,
-    }
-    return _save(folder, tok, config)
+    config = GPT2_TOKENIZER_CONFIG
+    return save_tokenizer_folder(folder, tok, config)
 
 
 def roberta_folder(folder: pathlib.Path) -> pathlib.Path:
@@ -71,18 +58,5 @@ def roberta_folder(folder: pathlib.Path) -> pathlib.Path:
     ids = {t: tok.token_to_id(t) for t in (*ROBERTA_SPECIALS, "<mask>")}
     assert ids == {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 50264}, ids
     tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=True)
-    config = {
-        "tokenizer_class": "RobertaTokenizer",
-        "model_max_length": 512,
-        "add_prefix_space": True,
-        "trim_offsets": True,
-        "errors": "replace",
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "sep_token": "</s>",
-        "cls_token": "<s>",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "mask_token": "<mask>",
-    }
-    return _save(folder, tok, config)
+    config = roberta_tokenizer_config(True)
+    return save_tokenizer_folder(folder, tok, config)

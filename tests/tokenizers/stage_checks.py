@@ -10,6 +10,41 @@ from collections.abc import Callable, Sequence
 import onnx
 from embedpipe import contract
 from onnx import TensorProto, helper
+from tokenizers import Tokenizer
+
+
+def save_tokenizer_folder(folder: pathlib.Path, tok: Tokenizer, config: dict[str, object]) -> pathlib.Path:
+    """``folder`` with ``tok`` as tokenizer.json and ``config`` as tokenizer_config.json, as transformers saves them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return folder
+
+
+# The tokenizer_config.json transformers writes for GPT2.
+GPT2_TOKENIZER_CONFIG: dict[str, object] = {
+    "tokenizer_class": "GPT2Tokenizer",
+    "model_max_length": 1024,
+    "bos_token": "<|endoftext|>",
+    "eos_token": "<|endoftext|>",
+    "unk_token": "<|endoftext|>",
+    "add_prefix_space": False,
+}
+
+
+def roberta_tokenizer_config(add_prefix_space: bool) -> dict[str, object]:
+    """The tokenizer_config.json transformers writes for a RoBERTa-style byte-level BPE tokenizer."""
+    specials = {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>"}
+    others = {"unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>"}
+    return {
+        "tokenizer_class": "RobertaTokenizer",
+        "model_max_length": 512,
+        "add_prefix_space": add_prefix_space,
+        "trim_offsets": True,
+        "errors": "replace",
+        **specials,
+        **others,
+    }
 
 
 def edited_tokenizer_json(tokenizer_json: pathlib.Path, tmp_path: pathlib.Path, edit: Callable[[dict], object]) -> pathlib.Path:
