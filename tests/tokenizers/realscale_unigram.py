@@ -8,7 +8,7 @@ then Replace(" {2,}", " "); Metaspace; RobertaProcessing. The pieces are shaped 
 ones: words and word parts of the multilingual corpus, pseudo-words of many scripts, thousands of
 single characters (CJK included), numbers and runs of punctuation up to 16 characters (the real
 vocabulary's worst cases for the Viterbi), ``▁`` before word starts; lengths mostly 1 to 8, a tail
-to 24; scores are float32 log-probabilities falling with rank, the tail quantized so that many
+to 16 (sentencepiece's limit); scores are float32 log-probabilities falling with rank, the tail quantized so that many
 pieces share a score (ties exercise Hugging Face's tie-breaking).
 """
 
@@ -25,6 +25,7 @@ import numpy as np
 
 VOCAB_SIZE = 250_002
 META = "\u2581"
+MAX_PIECE = 16  # characters, "▁" included: sentencepiece's default max_sentencepiece_length, XLM-R's
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 # (first, last) code points of the scripts pseudo-words are drawn from.
 SCRIPTS = (
@@ -42,8 +43,9 @@ def precompiled_charsmap(lines: list[str]) -> bytes:
     from sentencepiece import sentencepiece_model_pb2
 
     model = io.BytesIO()
+    ascii_lines = [line for line in lines if line.isascii()][:500]
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter([line for line in lines if line.isascii()][:500]), model_writer=model, vocab_size=300, model_type="unigram", minloglevel=2,
+        sentence_iterator=iter(ascii_lines), model_writer=model, vocab_size=300, model_type="unigram", minloglevel=2,
     )  # fmt: skip
     proto = sentencepiece_model_pb2.ModelProto()
     proto.ParseFromString(model.getvalue())
@@ -55,7 +57,7 @@ def _corpus_pieces(lines: list[str]) -> list[str]:
     counts: Counter[str] = Counter()
     for word in " ".join(lines).split():
         marked = META + word
-        counts.update(marked[:end] for end in range(2, min(len(marked), 17) + 1))
+        counts.update(marked[:end] for end in range(2, min(len(marked), MAX_PIECE) + 1))
         counts.update(word[start:] for start in range(max(1, len(word) - 8), len(word)))
         counts.update(word[start : start + 4] for start in range(1, len(word) - 4))
     return [piece for piece, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
@@ -66,7 +68,7 @@ def _pseudo_words(rng: random.Random, count: int) -> list[str]:
     words = []
     for _ in range(count):
         first, last = rng.choice(SCRIPTS)
-        length = min(1 + int(rng.expovariate(1 / 3)), 24)
+        length = min(1 + int(rng.expovariate(1 / 3)), MAX_PIECE - 1)
         word = "".join(chr(rng.randint(first, last)) for _ in range(length))
         words.append(META + word if rng.random() < 0.6 else word)
     return words
@@ -76,7 +78,7 @@ def _repetitive() -> list[str]:
     """Numbers and runs: what makes long Viterbi segments in real text (tables, rules, digits)."""
     pieces = [str(n) for n in range(10000)] + [META + str(n) for n in range(10000)]
     for ch in RUNS + "a0xX":
-        pieces += [ch * n for n in range(2, 17)] + [META + ch * n for n in range(1, 17)]
+        pieces += [ch * n for n in range(2, MAX_PIECE + 1)] + [META + ch * n for n in range(1, MAX_PIECE)]
     return pieces
 
 
@@ -99,7 +101,7 @@ def xlmr_pieces(lines: list[str], seed: int) -> list[str]:
 
 
 def xlmr_scores(count: int, seed: int) -> list[float]:
-    """Float32 log-probabilities falling with rank (Zipf-like, about -3 to -16), the tail
+    """Float32 log-probabilities falling with rank (Zipf-like, about -3 to -13), the tail
     quantized to 1/64 so that many pieces tie."""
     rng = np.random.default_rng(seed)
     rank = np.arange(count, dtype=np.float64)
@@ -117,10 +119,8 @@ def build_realscale_xlmr(folder: pathlib.Path, corpus_file: pathlib.Path, seed: 
     scores = xlmr_scores(len(pieces), seed)
     vocab = [[s, 0.0] for s in SPECIALS] + [[p, s] for p, s in zip(pieces, scores)] + [["<mask>", 0.0]]
     assert len(vocab) == VOCAB_SIZE and len({p for p, _ in vocab}) == VOCAB_SIZE
-    added = [
-        {"id": i, "content": p, "single_word": False, "lstrip": p == "<mask>", "rstrip": False, "normalized": False, "special": True}
-        for i, p in [*enumerate(SPECIALS), (VOCAB_SIZE - 1, "<mask>")]
-    ]
+    flags = {"single_word": False, "rstrip": False, "normalized": False, "special": True}
+    added = [{"id": i, "content": p, "lstrip": p == "<mask>", **flags} for i, p in [*enumerate(SPECIALS), (VOCAB_SIZE - 1, "<mask>")]]
     charsmap = base64.b64encode(precompiled_charsmap(lines)).decode("ascii")
     metaspace = {"type": "Metaspace", "replacement": META, "prepend_scheme": "always", "split": True}
     config = {

@@ -208,7 +208,7 @@ def test_opset_18(minilm: Case) -> None:
         minilm.tokenizer_json, minilm.max_length, with_token_type_ids=True, opset=18, op_profile=minilm.op_profile
     )
     assert {o.domain: o.version for o in model.opset_import}[""] == 18
-    at18 = Case(minilm.name + "@18", minilm.folder, minilm.max_length, True)
+    at18 = Case(minilm.name + "@18", minilm.folder, minilm.max_length, True, op_profile=minilm.op_profile)
     at18.__dict__["model"] = model
     assert_no_mismatch(at18, random_texts(minilm, 1000, seed=5) + piece_texts(minilm, 1000, seed=6))
 

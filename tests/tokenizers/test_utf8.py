@@ -16,10 +16,10 @@ import onnx
 import pytest
 from embedpipe import contract
 from embedpipe.runtime import open_session
-from onnx import TensorProto, helper
-
 from embedpipe_tokenizers.exact.graph import GraphBuilder
 from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT, utf8_split_op, utf8_to_code_points
+from onnx import TensorProto, helper
+
 from tests.tokenizers.stage_checks import assert_old_runtimes_give_reference_ids
 
 CHUNK = 4096

@@ -20,6 +20,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from embedpipe_tokenizers.exact_unigram import build_exact_unigram_graph
+from onnxruntime_extensions import get_library_path
 from tokenizers import Tokenizer
 
 
@@ -28,6 +29,7 @@ class UnigramCase:
     name: str
     folder: pathlib.Path
     max_length: int
+    op_profile: str = "portable"
 
     @property
     def tokenizer_json(self) -> pathlib.Path:
@@ -35,13 +37,14 @@ class UnigramCase:
 
     @cached_property
     def model(self) -> onnx.ModelProto:
-        return build_exact_unigram_graph(self.tokenizer_json, self.max_length)
+        return build_exact_unigram_graph(self.tokenizer_json, self.max_length, op_profile=self.op_profile)
 
     @cached_property
     def session(self) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.register_custom_ops_library(get_library_path())  # the oracle profile's GPT2Tokenizer
         return ort.InferenceSession(self.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
     @cached_property

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from embedpipe.errors import UnsupportedModelError
+from tokenizers import Tokenizer
 
 from embedpipe_tokenizers.exact.spec import AddedToken, Template, load_library_tokenizer, parse_template, read_added_tokens
 
 FIX = "use the SentencepieceTokenizer op stage (tokenizer='sentencepiece-op') if its declared mismatches are acceptable"
 SPACE_RUNS = " {2,}"
+_LIBRARY_SLICE = 25_000  # pieces the library reads at once in library_scores
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,36 @@ def _pre_tokenizer(config: dict[str, Any] | None) -> tuple[bool, dict[str, Any]]
     return len(parts) == 2, parts[-1]
 
 
+class _Number(float):
+    """A JSON number that keeps its text, for ``library_scores``."""
+
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> _Number:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
+def library_scores(vocab: list[tuple[str, float]]) -> list[float]:
+    """The scores as the tokenizers library holds them. Its JSON parser does not always round a
+    17-digit decimal to the nearest float64 (20,333 of a real-size vocabulary's float32 scores come
+    out one unit in the last place off), and which of two tied paths wins depends on that last bit.
+    So the library reads the file's own number texts, a slice of the vocabulary at a time (a
+    quarter-million-piece Unigram model costs it some 350 MB at once), and says what it read."""
+    scores: list[float] = []
+    for first in range(0, len(vocab), _LIBRARY_SLICE):
+        part = vocab[first : first + _LIBRARY_SLICE]
+        pieces = ",".join(f"[{json.dumps(str(i))},{getattr(score, 'text', repr(score))}]" for i, (_, score) in enumerate(part))
+        model = f'{{"type":"Unigram","unk_id":0,"vocab":[{pieces}]}}'
+        tokenizer = Tokenizer.from_str(f'{{"version":"1.0","model":{model}}}')
+        scores += [float(score) for _, score in json.loads(tokenizer.to_str())["model"]["vocab"]]
+    return scores
+
+
 def read_unigram_spec(tokenizer_json: Path) -> UnigramSpec:
-    config = json.loads(Path(tokenizer_json).read_text(encoding="utf-8"))
+    config = json.loads(Path(tokenizer_json).read_text(encoding="utf-8"), parse_float=_Number)
     model = config.get("model") or {}
     if model.get("type") != "Unigram":
         raise _unsupported(f"model type {model.get('type')!r} (only Unigram)")
@@ -80,7 +110,7 @@ def read_unigram_spec(tokenizer_json: Path) -> UnigramSpec:
         scheme = "never"
     if scheme not in ("always", "never"):
         raise _unsupported(f"Metaspace prepend_scheme {scheme!r} (only 'always' and 'never')")
-    vocab = [(str(piece), float(score)) for piece, score in model["vocab"]]
+    vocab = [(str(piece), score) for piece, score in model["vocab"]]
     pieces = {piece: i for i, (piece, _) in enumerate(vocab)}
     unk_id = int(model["unk_id"])
     unk = vocab[unk_id][0]
@@ -98,5 +128,5 @@ def read_unigram_spec(tokenizer_json: Path) -> UnigramSpec:
     load_library_tokenizer({**config, "model": {**model, "vocab": [[unk, 0.0]], "unk_id": 0}}, Path(tokenizer_json))
     return UnigramSpec(
         charsmap, collapse, whitespace_split, str(metaspace.get("replacement", "\u2581")), scheme == "always",
-        bool(metaspace.get("split", True)), pieces, [s for _, s in vocab], unk_id, added, template,
+        bool(metaspace.get("split", True)), pieces, library_scores(vocab), unk_id, added, template,
     )  # fmt: skip
