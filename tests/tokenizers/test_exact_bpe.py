@@ -61,7 +61,7 @@ def test_outputs_and_shapes(case: BpeCase) -> None:
 
 
 def test_only_ops_oracle_accepts(case: BpeCase) -> None:
-    assert_op_rule(case.model)
+    assert_op_rule(case.model, op_profile=case.op_profile)
     domains = {o.domain: o.version for o in case.model.opset_import}
     assert domains == {"": 17, "ai.onnx.ml": 2, "com.microsoft": 1}
     loops = [n for n in case.model.graph.node if n.op_type == "Loop"]
@@ -226,8 +226,8 @@ def test_agrees_with_autotokenizer(bpe_cases: dict[str, BpeCase], name: str, cor
 
 def test_opset_18(bpe_cases: dict[str, BpeCase]) -> None:
     base = bpe_cases["roberta"]
-    at18 = BpeCase(base.name + "@18", base.folder, base.max_length)
-    at18.__dict__["model"] = build_exact_bpe_graph(base.tokenizer_json, base.max_length, opset=18)
+    at18 = BpeCase(base.name + "@18", base.folder, base.max_length, op_profile=base.op_profile)
+    at18.__dict__["model"] = build_exact_bpe_graph(base.tokenizer_json, base.max_length, opset=18, op_profile=base.op_profile)
     assert {o.domain: o.version for o in at18.model.opset_import}[""] == 18
     assert_no_mismatch(at18, random_texts(base, 500, seed=5) + piece_texts(base, 500, seed=6))
 
@@ -236,8 +236,8 @@ def test_opset_18(bpe_cases: dict[str, BpeCase]) -> None:
 def test_prefix_is_tokenized_with_the_input(bpe_cases: dict[str, BpeCase], prefix: str) -> None:
     """A prompt baked into the graph: ids of prefix + input as one text."""
     base = bpe_cases["roberta-prefix"]
-    case = BpeCase(f"prefix {prefix!r}", base.folder, base.max_length)
-    case.__dict__["model"] = build_exact_bpe_graph(base.tokenizer_json, base.max_length, prefix=prefix)
+    case = BpeCase(f"prefix {prefix!r}", base.folder, base.max_length, op_profile=base.op_profile)
+    case.__dict__["model"] = build_exact_bpe_graph(base.tokenizer_json, base.max_length, prefix=prefix, op_profile=base.op_profile)
     texts = random_texts(base, 300, seed=12) + ["", " ", "s", "hello"]
     bad = [t for t, got in zip(texts, case.ids(texts)) if got != base.reference.encode(prefix + t).ids]
     assert not bad, f"{len(bad)} of {len(texts)} differ, first {bad[0]!r}"
