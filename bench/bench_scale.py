@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import random
@@ -226,7 +227,7 @@ def run_build(kind: str, family: str, folder: Path, out: Path, max_length: int, 
         "--out", str(out), "--max-length", str(max_length), "--with-tt", str(int(with_tt)),
     ]  # fmt: skip
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    done = subprocess.run(command, capture_output=True, check=False, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     wall = time.perf_counter() - start
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -273,7 +274,7 @@ def measure_load(files: dict[str, Path], rounds: int) -> dict[str, Any]:
     if not COMPAT_PYTHON.is_file():
         return {"error": f"{COMPAT_PYTHON} missing (run `embedpipe compat` once to build it)"}
     job = json.dumps({"files": {k: str(v) for k, v in files.items()}, "rounds": rounds})
-    done = subprocess.run([str(COMPAT_PYTHON), "-c", LOAD_RUNNER, job], capture_output=True, text=True)
+    done = subprocess.run([str(COMPAT_PYTHON), "-c", LOAD_RUNNER, job], capture_output=True, check=False, text=True)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1][:400] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -524,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, Any] = {
         "what": "exact tokenizer stages at real vocabulary size vs the extension-op stage of the same family (issue 13 targets)",
         "machine": {
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "cpu_count": os.cpu_count(), "usable_cpus": len(os.sched_getaffinity(0)), "platform": platform.platform(),
             "python": platform.python_version(), "load_average_at_start": os.getloadavg(),
             "versions": {p: metadata.version(p) for p in PACKAGES},
@@ -615,11 +616,11 @@ def main(argv: list[str] | None = None) -> None:
 
 # -- report --------------------------------------------------------------------------------------
 def _f(value: float | None, fmt: str = ".2f") -> str:
-    return "n/a" if value is None or value != value else format(value, fmt)
+    return "n/a" if value is None or math.isnan(value) else format(value, fmt)
 
 
 def _ok(value: float | None, target: float) -> str:
-    if value is None or value != value:
+    if value is None or math.isnan(value):
         return ""
     return " ✓" if value <= target else " ✗"
 
@@ -701,10 +702,10 @@ def markdown(results: dict[str, Any]) -> str:
                 continue
             st = lat["stages"]
 
-            def cell(kind: str) -> str:
+            def cell(kind: str, st: dict = st) -> str:
                 return f"{st[kind]['median_ms']:.3f} ({st[kind]['p90_ms']:.3f})" if kind in st else "n/a"
 
-            def ratio(kind: str) -> str:
+            def ratio(kind: str, st: dict = st) -> str:
                 r = st.get(kind, {}).get("paired_ratio_to_op")
                 return f"{_f(r)}{_ok(r, LATENCY_TARGET)}"
 
