@@ -3,7 +3,9 @@
 The GPT-2 regex (``'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+``)
 only asks which of four classes a character is in: letter, number, whitespace or other. Each code
 point's class is asked of the library's own pre-tokenizer (so the graph inherits its regex engine's
-Unicode version), by whether the character stays joined to a letter, a digit, "!" or a tab. The
+Unicode version): Python's guess is confirmed a long run at a time (a run the regex takes as one
+match is all of one class), and what it gets wrong is probed by whether the character stays joined
+to a letter, a digit, "!" or a tab. The
 whitespace an added token's lstrip/rstrip absorbs is asked of the library the same way.
 """
 
