@@ -23,10 +23,11 @@ def is_wordpiece(source: ModelSource) -> bool:
 
 
 class ExactWordPieceTokenizer:
-    """WordPiece from standard ONNX ops, LabelEncoder and com.microsoft.Tokenizer: HF-identical ids.
+    """WordPiece from standard ONNX ops, LabelEncoder and the op profile's text split: HF-identical ids.
 
-    Uses no onnxruntime-extensions op at all, so nothing Oracle might refuse; every table is
-    derived from the model's tokenizer.json at export time.
+    The default (oracle) profile splits text with GPT2Tokenizer, an op Oracle documents; the
+    portable one with com.microsoft.Tokenizer (exact/graph.py). Every table is derived from the
+    model's tokenizer.json at export time.
     """
 
     limitations: Sequence[Limitation] = (NUL_SPLIT,)  # in the oracle op profile only

@@ -3,8 +3,9 @@
 ``build_exact_wordpiece_graph(tokenizer_json, max_length, ...)`` gives a graph from a string
 ``input`` [1] to int64 ``input_ids``/``attention_mask`` (and ``token_type_ids``) [1, S] whose ids
 equal Hugging Face's for every input, truncation included. It uses standard ONNX ops,
-``ai.onnx.ml.LabelEncoder`` and ``com.microsoft.Tokenizer`` (to split the string into code points)
-only: no onnxruntime-extensions op, no locale-dependent StringNormalizer, no Loop.
+``ai.onnx.ml.LabelEncoder`` and one op to split the string into code points, per op profile
+(GPT2Tokenizer over UTF-8 bytes by default, com.microsoft.Tokenizer in the portable profile):
+no locale-dependent StringNormalizer, no Loop.
 
 How, in one line per module:
 - spec: read tokenizer.json, refuse what is not the BERT WordPiece family.

@@ -1,8 +1,7 @@
 """The public entry point: a BERT-family tokenizer.json as one ONNX tokenizer stage.
 
-The graph uses standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and ``com.microsoft.Tokenizer``
-only (no onnxruntime-extensions op, no locale-dependent StringNormalizer), which Oracle Database's
-embedded ONNX Runtime accepts, and gives the ids Hugging Face gives, truncation included.
+The graph uses standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and the op profile's text split (GPT2Tokenizer over UTF-8 bytes by default, com.microsoft.Tokenizer in the portable profile) only
+(no locale-dependent StringNormalizer), and gives the ids Hugging Face gives, truncation included.
 """
 
 from __future__ import annotations

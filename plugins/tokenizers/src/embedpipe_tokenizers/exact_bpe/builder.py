@@ -1,8 +1,7 @@
 """The public entry point: a byte-level BPE tokenizer.json (GPT2, RoBERTa) as one ONNX tokenizer stage.
 
 The graph uses standard ONNX ops (a Loop for the merge rounds), ``ai.onnx.ml.LabelEncoder`` and
-``com.microsoft.Tokenizer`` only, which Oracle Database's embedded ONNX Runtime accepts, and gives
-the ids Hugging Face gives, truncation included.
+the op profile's text split (GPT2Tokenizer over UTF-8 bytes by default, com.microsoft.Tokenizer in the portable profile) only, and gives the ids Hugging Face gives, truncation included.
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT
 
 
 class ExactBpeTokenizer:
-    """Byte-level BPE from standard ONNX ops (a Loop for the merges), LabelEncoder and
-    com.microsoft.Tokenizer: HF-identical ids, NUL and typed special tokens included.
+    """Byte-level BPE from standard ONNX ops (a Loop for the merges), LabelEncoder and the op
+    profile's text split: HF-identical ids, typed special tokens included (NUL in the portable profile).
 
-    Uses no onnxruntime-extensions op at all; every table is derived from the model's
-    tokenizer.json (and the installed tokenizers library's regex classes) at export time.
+    Every table is derived from the model's tokenizer.json (and the installed tokenizers library's
+    regex classes) at export time.
     """
 
     limitations: Sequence[Limitation] = (NUL_SPLIT,)  # in the oracle op profile only

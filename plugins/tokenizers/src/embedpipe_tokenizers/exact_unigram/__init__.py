@@ -2,7 +2,7 @@
 
 ``build_exact_unigram_graph(tokenizer_json, max_length)`` gives a graph from a string ``input``
 [1] to int64 ``input_ids``/``attention_mask`` [1, S] whose ids equal Hugging Face's, truncation
-included, from standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and ``com.microsoft.Tokenizer``.
+included, from standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and the op profile's text split (GPT2Tokenizer over UTF-8 bytes by default, com.microsoft.Tokenizer in the portable profile).
 
 How, in one line per module:
 - spec: read tokenizer.json, refuse what is outside Precompiled + Metaspace + Unigram.

@@ -1,8 +1,7 @@
 """The public entry point: a SentencePiece-Unigram tokenizer.json as one ONNX tokenizer stage.
 
-Standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and ``com.microsoft.Tokenizer`` only, which
-Oracle Database's embedded ONNX Runtime accepts; ids as Hugging Face gives them, truncation
-(special tokens kept) included.
+Standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and the op profile's text split (GPT2Tokenizer over UTF-8 bytes by default, com.microsoft.Tokenizer in the portable profile) only;
+ids as Hugging Face gives them, truncation (special tokens kept) included.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT
 
 
 class ExactUnigramTokenizer:
-    """Unigram from standard ONNX ops (a Loop for the Viterbi), LabelEncoder and
-    com.microsoft.Tokenizer: HF-identical ids, the Precompiled normalizer's grapheme rules, NUL
-    and typed special tokens included.
+    """Unigram from standard ONNX ops (a Loop for the Viterbi), LabelEncoder and the op profile's
+    text split: HF-identical ids, the Precompiled normalizer's grapheme rules and typed special
+    tokens included (NUL in the portable profile).
 
-    Uses no onnxruntime-extensions op at all; every table is derived from the model's
-    tokenizer.json (and the installed tokenizers library) at export time.
+    Every table is derived from the model's tokenizer.json (and the installed tokenizers library)
+    at export time.
     """
 
     limitations: Sequence[Limitation] = (NUL_SPLIT,)  # in the oracle op profile only
