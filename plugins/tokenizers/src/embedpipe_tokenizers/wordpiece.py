@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import onnx
-
 from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.source import ModelSource
 
