@@ -1,4 +1,4 @@
-"""External data: the .onnx + .dat + _external_data.json layout Oracle 26ai loads, and the zip export2file writes.
+"""External data: the .onnx + .dat + .onnx_external_data.json layout Oracle 26ai loads, and the zip export2file writes.
 
 A tiny model with a threshold of 0 bytes stands in for a model above 1 GB (the large model is
 measured in bench/bench_large_model.py, not here).
@@ -18,11 +18,12 @@ from embedpipe import ONNXPipeline, ONNXPipelineConfig, compat
 from embedpipe.cli import main
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
+from embedpipe.weights import ExternalDataLayout
 from onnx import numpy_helper
 
 from tests.conftest import ORACLE_EXACT_SAMPLES
 
-NAMES = {"tiny.onnx", "tiny.dat", "tiny_external_data.json"}
+NAMES = {"tiny.onnx", "tiny.dat", "tiny.onnx_external_data.json"}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_unzipped_folder_loads_and_matches_sentence_transformers(external_zip, u
 
 
 def test_description_matches_the_data_file_byte_for_byte(unzipped: Path) -> None:
-    description = json.loads((unzipped / "tiny_external_data.json").read_text())
+    description = json.loads((unzipped / "tiny.onnx_external_data.json").read_text())
     data = (unzipped / "tiny.dat").read_bytes()
     graph = onnx.load(str(unzipped / "tiny.onnx"), load_external_data=False)
     external = {t.name: t for t in graph.graph.initializer if onnx.external_data_helper.uses_external_data(t)}
@@ -79,11 +80,18 @@ def test_description_matches_the_data_file_byte_for_byte(unzipped: Path) -> None
         array = values[entry["name"]]
         assert entry["location"] == "tiny.dat" and entry["offset"] % 4096 == 0 and entry["offset"] >= end
         assert entry["shape"] == list(tensor.dims) == list(array.shape)
-        assert entry["data_type"] == onnx.TensorProto.DataType.Name(tensor.data_type)
+        assert entry["type"] == onnx.TensorProto.DataType.Name(tensor.data_type)
         assert entry["size"] == array.nbytes
         assert data[entry["offset"] : entry["offset"] + entry["size"]] == array.tobytes()
         end = entry["offset"] + entry["size"]
     assert end <= len(data)
+
+
+def test_the_layout_is_named_as_oracle_looks_it_up() -> None:
+    """LOAD_ONNX_MODEL's default description name is <file_name>_external_data.json, file_name being the .onnx's name."""
+    layout = ExternalDataLayout.named("bge_large")
+    assert layout == ExternalDataLayout("bge_large.onnx")
+    assert layout.files == ("bge_large.onnx", "bge_large.dat", "bge_large.onnx_external_data.json")
 
 
 def test_file_sink_writes_the_three_files_side_by_side(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -117,6 +125,8 @@ def test_cli_external_data_writes_the_zip(tiny_model, tmp_path: Path) -> None:  
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["output"] == str(tmp_path / "t.zip") and report["dimension"] == 32
+    # -o t.onnx became t.zip: said on stderr, with what is inside and what to do (issue 14)
+    assert f"went out as {tmp_path / 't.zip'} holding t.onnx, t.dat, t.onnx_external_data.json" in result.stderr
     with zipfile.ZipFile(tmp_path / "t.zip") as archive:
         archive.extractall(tmp_path / "t")
     inspected = CliRunner().invoke(main, ["inspect", str(tmp_path / "t" / "t.onnx"), "--json"])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import onnx
 import pytest
 
 from tests.oracle.double import DoubleConnection, OracleDouble
@@ -51,33 +50,25 @@ def oracle_portable_file(tiny_model: Callable[..., Path], tmp_path_factory: pyte
 
 
 @pytest.fixture(scope="session")
-def oracle_external_set(oracle_tiny_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny graph as an external-data export: tiny_ext.onnx + tiny_ext.dat + tiny_ext.json.
+def oracle_external_set(tiny_model: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What ``embedpipe convert TINY -o tiny_ext.onnx --external-data`` writes, unzipped: its .onnx.
 
-    Laid out as issue 6's exporter writes it (the .json lists each initializer's name, shape,
-    offset, type and size), built here with onnx's own external-data writer.
+    The Oracle commands are tested on the files the exporter really writes, never on a layout a
+    fixture invents (issue 14).
     """
+    from click.testing import CliRunner
+    from embedpipe.cli import main
+
     folder = tmp_path_factory.mktemp("oracle-external")
-    model = onnx.load(str(oracle_tiny_file))
-    onnx.save_model(
-        model, str(folder / "tiny_ext.onnx"), save_as_external_data=True, location="tiny_ext.dat", size_threshold=1024
+    target = folder / "tiny_ext.onnx"
+    result = CliRunner().invoke(
+        main, ["convert", str(tiny_model("bert-uncased")), "-o", str(target), "--external-data", "--no-validate"]
     )
-    saved = onnx.load(str(folder / "tiny_ext.onnx"), load_external_data=False)
-    description = []
-    for tensor in saved.graph.initializer:
-        info = {entry.key: entry.value for entry in tensor.external_data}
-        if info:
-            description.append(
-                {
-                    "name": tensor.name,
-                    "shape": list(tensor.dims),
-                    "offset": int(info.get("offset", 0)),
-                    "type": onnx.TensorProto.DataType.Name(tensor.data_type),
-                    "size": int(info["length"]),
-                }
-            )
-    (folder / "tiny_ext.json").write_text(json.dumps(description), encoding="utf-8")
-    return folder / "tiny_ext.onnx"
+    assert result.exit_code == 0, result.output
+    unzipped = folder / "unzipped"
+    with zipfile.ZipFile(folder / "tiny_ext.zip") as archive:
+        archive.extractall(unzipped)
+    return unzipped / target.name
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ It is reached through an oracledb-compatible connection (``cursor().execute``, `
 ``write``) and enforces, independently of the sink's own checks, the rules Oracle documents:
 
 - ``DBMS_VECTOR.LOAD_ONNX_MODEL`` (BLOB and directory variants; ``external_data_file_name`` only
-  on 26ai), ``DBMS_VECTOR.DROP_ONNX_MODEL``, ``DBMS_DATA_MINING.RENAME_MODEL``;
+  on 26ai, without it the description is read from ``<file_name>_external_data.json``, Oracle's
+  documented default, which core's ``ExternalDataLayout`` spells), ``DBMS_VECTOR.DROP_ONNX_MODEL``, ``DBMS_DATA_MINING.RENAME_MODEL``;
 - model names: a letter, then letters, digits, ``_ $ #``, at most 123, stored upper case;
 - metadata: valid JSON, case-sensitive documented keys only, ``function`` = embedding, one
   ``input`` entry naming a real graph input (ORA-54408), ``embeddingOutput`` naming a real
@@ -40,6 +41,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import oracledb
+from embedpipe.weights import ExternalDataLayout
 from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 from onnxruntime_extensions import get_library_path
 from oracledb.errors import _Error
@@ -201,7 +203,7 @@ class OracleDouble:
         metadata = _metadata(args["metadata"])
         if path.stat().st_size > self.size_limit:
             raise ora(20000, f"The model size exceeds the maximum of {self.size_limit} bytes.")
-        description = args.get("external_data_file_name") or f"{path.name}_external_data.json"
+        description = args.get("external_data_file_name") or ExternalDataLayout(path.name).description
         self._store(name, path, metadata, allow_external=self.flavour == "26ai", description=folder / description)
 
     def _store(

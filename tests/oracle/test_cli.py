@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,35 @@ def test_external_load_prints_the_inmemory_call(
     assert "EXEC DBMS_DATA_MINING.INMEMORY_ONNX_MODEL('EXT');" in result.stdout
 
 
+def test_what_convert_writes_feeds_sql_and_load_unchanged(
+    database: OracleDouble, oracle_external_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14: the unzipped export, every file as written and nothing else, goes to `sql` and `load --directory`."""
+    monkeypatch.setenv("EMBEDPIPE_ORACLE_PASSWORD", SECRET)
+    script = CliRunner().invoke(main, ["sql", str(oracle_external_set), "--name", "EXT", "-o", str(tmp_path / "load.sql")])
+    assert script.exit_code == 0, script.output
+    copy = re.search(r"-- 1\. Copy (.*) into", (tmp_path / "load.sql").read_text(encoding="utf-8"))
+    assert copy is not None and set(copy.group(1).split(", ")) == {p.name for p in oracle_external_set.parent.iterdir()}
+    database.create_directory("DM_DUMP", shutil.copytree(oracle_external_set.parent, tmp_path / "server"))
+    loaded = CliRunner().invoke(main, ["load", str(oracle_external_set), "--name", "EXT", "--directory", "DM_DUMP"])
+    assert loaded.exit_code == 0, loaded.output
+    assert database.models["EXT"].external
+
+
+def test_the_export_meets_oracles_default_description_lookup(oracle_double: OracleDouble, oracle_external_set: Path) -> None:
+    """Without external_data_file_name, 26ai looks for <file_name>_external_data.json: the export's own name."""
+    oracle_double.create_directory("DM_DUMP", oracle_external_set.parent)
+    with oracle_double.connect().cursor() as cursor:
+        cursor.execute(
+            "BEGIN DBMS_VECTOR.LOAD_ONNX_MODEL(directory => :d, file_name => :f, model_name => :n, metadata => JSON(:m)); END;",
+            d="DM_DUMP",
+            f=oracle_external_set.name,
+            n="EXT",
+            m=json.dumps({"function": "embedding", "embeddingOutput": "embedding", "input": {"input": ["DATA"]}}),
+        )
+    assert oracle_double.models["EXT"].external
+
+
 def _script(arguments: list[str]) -> str:
     result = CliRunner().invoke(main, ["sql", *arguments])
     assert result.exit_code == 0, result.output
@@ -109,8 +139,8 @@ def test_sql_script_for_external_data(oracle_external_set: Path, tmp_path: Path)
     result = CliRunner().invoke(main, ["sql", str(oracle_external_set), "--name", "EXT", "-o", str(target)])
     assert result.exit_code == 0, result.output
     script = target.read_text(encoding="utf-8")
-    assert "external_data_file_name => 'tiny_ext.json'" in script and "26ai" in script
-    assert "Copy tiny_ext.onnx, tiny_ext.dat, tiny_ext.json" in script
+    assert "external_data_file_name => 'tiny_ext.onnx_external_data.json'" in script and "26ai" in script
+    assert "Copy tiny_ext.onnx, tiny_ext.dat, tiny_ext.onnx_external_data.json" in script
     assert script.rstrip().endswith("EXEC DBMS_DATA_MINING.INMEMORY_ONNX_MODEL('EXT');")
 
 

@@ -19,13 +19,14 @@ Register = Callable[[OracleDouble, Path], Path]
 
 def test_an_external_data_set_is_recognised(oracle_external_set: Path, oracle_tiny_file: Path) -> None:
     files = model_files(oracle_external_set)
-    assert files.external and [p.name for p in files.all] == ["tiny_ext.onnx", "tiny_ext.dat", "tiny_ext.json"]
+    assert files.external and [p.name for p in files.all] == ["tiny_ext.onnx", "tiny_ext.dat", "tiny_ext.onnx_external_data.json"]
     assert not model_files(oracle_tiny_file).external
 
 
 def test_an_incomplete_set_is_refused(oracle_external_set: Path, tmp_path: Path) -> None:
     shutil.copy(oracle_external_set, tmp_path / oracle_external_set.name)
-    shutil.copy(oracle_external_set.with_suffix(".json"), tmp_path / "tiny_ext.json")
+    description = oracle_external_set.with_name("tiny_ext.onnx_external_data.json")
+    shutil.copy(description, tmp_path / description.name)
     with pytest.raises(ConfigError, match="tiny_ext.dat is missing"):
         model_files(tmp_path / oracle_external_set.name)
 
@@ -48,7 +49,7 @@ def test_external_data_loads_from_a_directory_on_26ai(
     assert {k: arguments[k] for k in ("directory", "file_name", "external_data_file_name")} == {
         "directory": "DM_DUMP",
         "file_name": "tiny_ext.onnx",
-        "external_data_file_name": "tiny_ext.json",
+        "external_data_file_name": "tiny_ext.onnx_external_data.json",
     }
 
 

@@ -29,7 +29,7 @@ from embedpipe.quality import DEFAULT_FLOOR, QualityReport, measure
 from embedpipe.samples import SAMPLES
 from embedpipe.source import ModelSource, load_source
 from embedpipe.validate import ValidationReport, compare, reference_model
-from embedpipe.weights import WeightFolder, has_external_data, weight_bytes
+from embedpipe.weights import ExternalDataLayout, WeightFolder, has_external_data, weight_bytes
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -295,13 +295,20 @@ class ONNXPipeline:
     def export2file(self, name: str, output_dir: str | os.PathLike[str] = ".", *, sink: str | Sink | None = None, **options: Any) -> Path:
         """Write ``<output_dir>/<name>.onnx`` after validation (unless the config turns it off).
 
-        A graph with external data goes out as ``<name>.zip`` (the ``zip`` sink: ``.onnx``,
-        ``.dat`` and the ``_external_data.json`` description), as OML4Py's export2file does.
+        A graph with external data goes out as ``<name>.zip`` (the ``zip`` sink: the files of
+        ``ExternalDataLayout.named(name)``), as OML4Py's export2file does; a warning says so,
+        since the caller asked for ``<name>``'s graph and gets an archive to unzip first.
         """
         check_export_name(name)
-        if sink is None:
-            sink = "zip" if has_external_data(self.build()) else "file"
-        paths = self._write(sink, name, Path(output_dir), **options)
+        zipped = sink is None and has_external_data(self.build())
+        paths = self._write(sink or ("zip" if zipped else "file"), name, Path(output_dir), **options)
+        if zipped:
+            layout = ExternalDataLayout.named(name)
+            log.warning(
+                "%s keeps its weights in external data, so it went out as %s holding %s; "
+                "unzip it and use the %s inside with the other two files beside it",
+                name, paths[0], ", ".join(layout.files), layout.graph,
+            )
         return paths[0]
 
     def export2db(self, model_name: str, connection: Any = None, **options: Any) -> list[Path]:

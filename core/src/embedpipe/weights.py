@@ -4,7 +4,8 @@ A ``WeightFolder`` is a private temporary folder. Stages are moved into it as ON
 (``externalize``); composition and checks then work on graph-only protos that merely reference
 the tensors there. At the end a small model is made self-contained again (``internalize``), a
 large one is handed to a sink together with the folder, and the sink streams the tensors into
-the layout Oracle expects.
+the layout Oracle expects. That layout (file names, alignment, description) is defined here
+once, as ``ExternalDataLayout``, for the sinks that write it and the Oracle plugin that loads it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import onnx
 from onnx import TensorProto
@@ -22,6 +24,71 @@ from onnx.external_data_helper import ExternalDataInfo, load_external_data_for_m
 
 ALIGNMENT = 4096  # each tensor starts on a page boundary, so a runtime may map it directly
 SMALLEST_EXTERNAL = 1024  # bytes; smaller tensors (shapes, scalars) stay in the graph
+GRAPH_SUFFIX = ".onnx"
+DATA_SUFFIX = ".dat"
+DESCRIPTION_SUFFIX = "_external_data.json"  # appended to the graph file's whole name, as Oracle looks it up
+DESCRIPTION_FORMAT = "embedpipe-external-data/2"
+
+
+@dataclass(frozen=True)
+class ExternalDataLayout:
+    """The files of one external-data export, every name derived from the graph file's name.
+
+    Oracle 26ai's ``DBMS_VECTOR.LOAD_ONNX_MODEL(directory, file_name, ...)`` expects the initializer
+    description as ``<file_name>_external_data.json`` unless ``external_data_file_name`` names
+    another file, ``file_name`` being the .onnx file's name: ``m.onnx`` comes with
+    ``m.onnx_external_data.json`` (found by that default lookup) and its weights in ``m.dat``.
+    """
+
+    graph: str  # the .onnx file's name, no folder
+
+    @classmethod
+    def named(cls, name: str) -> ExternalDataLayout:
+        """The layout of an export called ``name`` (the name ``export2file`` takes)."""
+        return cls(f"{name}{GRAPH_SUFFIX}")
+
+    @property
+    def data(self) -> str:
+        return f"{self.graph.removesuffix(GRAPH_SUFFIX)}{DATA_SUFFIX}"
+
+    @property
+    def description(self) -> str:
+        return f"{self.graph}{DESCRIPTION_SUFFIX}"
+
+    @property
+    def files(self) -> tuple[str, str, str]:
+        """Graph, data and description, in the order a DBA copies them."""
+        return self.graph, self.data, self.description
+
+    def describe(self, model: onnx.ModelProto) -> dict[str, Any]:
+        """The description of ``model``'s external tensors, read from the graph's own references.
+
+        Per initializer what Oracle documents (name, shape, offset, type, size in bytes), plus the
+        data file it lives in; ``type`` is the ONNX name (``FLOAT``, ``FLOAT16``, ``INT8``, ...).
+        """
+        entries = []
+        for tensor in initializers(model):
+            if uses_external_data(tensor):
+                info = ExternalDataInfo(tensor)
+                entries.append(
+                    {
+                        "name": tensor.name,
+                        "shape": list(tensor.dims),
+                        "offset": info.offset or 0,
+                        "type": TensorProto.DataType.Name(tensor.data_type),
+                        "size": info.length,
+                        "location": info.location,
+                    }
+                )
+        files = sorted({entry["location"] for entry in entries})
+        return {"format": DESCRIPTION_FORMAT, "model": self.graph, "data_files": files, "initializers": entries}
+
+
+def pad_to_alignment(handle: BinaryIO) -> int:
+    """Zero-fill ``handle`` up to the next ``ALIGNMENT`` boundary; the offset the next tensor starts at."""
+    offset = -(-handle.tell() // ALIGNMENT) * ALIGNMENT
+    handle.write(b"\0" * (offset - handle.tell()))
+    return offset
 
 
 def initializers(model: onnx.ModelProto) -> Iterator[TensorProto]:
@@ -105,8 +172,7 @@ class WeightFolder:
 
 def _append(handle: BinaryIO, tensor: TensorProto, location: str, data: bytes | memoryview) -> None:
     """Write ``data`` at the next aligned offset of ``handle`` and point ``tensor`` at it."""
-    offset = -(-handle.tell() // ALIGNMENT) * ALIGNMENT
-    handle.write(b"\0" * (offset - handle.tell()))
+    offset = pad_to_alignment(handle)
     handle.write(data)
     set_external_data(tensor, location, offset=offset, length=memoryview(data).nbytes)
     tensor.data_location = TensorProto.EXTERNAL

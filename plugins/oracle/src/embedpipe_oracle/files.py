@@ -1,8 +1,9 @@
 """A model on disk: one self-contained ``.onnx``, or (26ai) an ``.onnx`` with external data.
 
-An external-data export is ``<name>.onnx`` referencing ``<name>.dat``, plus ``<name>.json``
-describing each initializer; Oracle loads it only from a server directory object, told the
-description's name through ``external_data_file_name``.
+An external-data export is laid out as ``embedpipe.weights.ExternalDataLayout`` says (the one
+definition the sinks write): ``<name>.onnx`` referencing ``<name>.dat``, plus
+``<name>.onnx_external_data.json`` describing each initializer. Oracle loads it only from a
+server directory object; the description's name is passed as ``external_data_file_name`` too.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from pathlib import Path
 
 import onnx
 from embedpipe.errors import ConfigError
+from embedpipe.weights import ExternalDataLayout
 from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 
 from embedpipe_oracle.errors import OracleSinkError
-
-DESCRIPTION_SUFFIX = ".json"
-DATA_SUFFIX = ".dat"
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,16 @@ def model_files(path: Path) -> ModelFiles:
     """The file set of ``path``; an external-data set must be complete beside it."""
     path = Path(path)
     if path.suffix == ".zip":
+        inside = ExternalDataLayout.named(path.stem)
         raise ConfigError(
             f"{path} is a zip of an external-data export",
-            "unzip it and pass the .onnx inside (its .dat and .json stay beside it)",
+            f"unzip it and pass the {inside.graph} inside (its {inside.data} and {inside.description} stay beside it)",
         )
     if path.suffix != ".onnx" or not path.is_file():
         raise ConfigError(f"{path} is not an .onnx file", "pass the .onnx file embedpipe wrote")
-    description = path.with_suffix(DESCRIPTION_SUFFIX)
-    if not description.exists() and not path.with_suffix(DATA_SUFFIX).exists():
+    layout = ExternalDataLayout(path.name)
+    description = path.parent / layout.description
+    if not description.exists() and not (path.parent / layout.data).exists():
         return ModelFiles(path)
     locations = _external_locations(path)
     if not locations:
@@ -57,7 +58,7 @@ def model_files(path: Path) -> ModelFiles:
     if missing:
         raise ConfigError(
             f"{path.name} uses external data but {', '.join(missing)} is missing beside it",
-            "keep the .onnx, .dat and .json of an external-data export together (unzip the whole export)",
+            "keep every file of an external-data export together (unzip the whole export)",
         )
     return ModelFiles(path, tuple(path.parent / name for name in locations), description)
 

@@ -1,8 +1,9 @@
 """The ``file`` sink: ``<output_dir>/<name>.onnx``, written so no reader ever sees half a model.
 
-A graph with external data is written in Oracle 26ai's layout instead: ``<name>.onnx``,
-``<name>.dat`` and ``<name>_external_data.json`` side by side (what a database directory object
-is loaded from); the ``zip`` sink packs the same three files into one archive.
+A graph with external data is written in Oracle 26ai's layout instead
+(``embedpipe.weights.ExternalDataLayout``): ``<name>.onnx``, ``<name>.dat`` and
+``<name>.onnx_external_data.json`` side by side (what a database directory object is loaded
+from); the ``zip`` sink packs the same three files into one archive.
 """
 
 from __future__ import annotations
