@@ -10,6 +10,7 @@ from onnx import TensorProto
 from sentence_transformers.sentence_transformer.modules import Pooling
 
 from embedpipe import components, contract
+from embedpipe.stagekit import with_batch_axis
 from embedpipe_pooling.cls import ClsPooler
 from embedpipe_pooling.lasttoken import LastTokenPooler
 from embedpipe_pooling.max import MaxPooler
@@ -112,20 +113,10 @@ def test_stage_pools_a_batch_row_by_row(run_stage, mode: str) -> None:
     mask = np.concatenate([make_mask(kind, 9, rng) for kind in kinds])
     embeddings = (rng.standard_normal((len(kinds), 9, HIDDEN)) * 3 - 1).astype(np.float32)
     embeddings[mask == 0] = GARBAGE
-    session = onnx_session(POOLERS[mode]().build_graph(HIDDEN, contract.DEFAULT_OPSET))
+    stage = with_batch_axis(POOLERS[mode]().build_graph(HIDDEN, contract.DEFAULT_OPSET))
 
-    got = session.run(None, {"token_embeddings": embeddings, "attention_mask": mask})[0]
+    got = run_stage(stage, token_embeddings=embeddings, attention_mask=mask)
 
     assert got.shape == (len(kinds), HIDDEN)
     np.testing.assert_allclose(got, sentence_transformers_pooling(mode, embeddings, mask), rtol=0, atol=1e-5)
 
-
-def onnx_session(stage: onnx.ModelProto):  # type: ignore[no-untyped-def]
-    """A session that does not hold the stage to its declared batch of 1 (the batched graph relaxes it)."""
-    import onnxruntime as ort
-
-    relaxed = onnx.ModelProto()
-    relaxed.CopyFrom(stage)
-    for value in (*relaxed.graph.input, *relaxed.graph.output):
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"
-    return ort.InferenceSession(relaxed.SerializeToString())

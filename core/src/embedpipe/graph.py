@@ -17,14 +17,6 @@ from embedpipe import contract
 from embedpipe.errors import ExportError
 
 
-def stage_model(graph: onnx.GraphProto, opset: int, *, producer: str, extra_opsets: Mapping[str, int] | None = None) -> onnx.ModelProto:
-    """Wrap a plugin's stage graph as a standalone model at the contract's IR version, checked by ONNX."""
-    imports = [helper.make_opsetid("", opset)] + [helper.make_opsetid(d, v) for d, v in (extra_opsets or {}).items()]
-    model = helper.make_model(graph, opset_imports=imports, ir_version=contract.DEFAULT_IR_VERSION, producer_name=producer)
-    onnx.checker.check_model(model, full_check=not extra_opsets)
-    return model
-
-
 @dataclass
 class Stage:
     """A stage graph, its name prefix, and how its IO names map onto the composed graph."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from onnx import NodeProto, TensorProto, helper
 
 from embedpipe import contract
-from embedpipe_pooling.stage import ModePooler, token_at
+from embedpipe.stagekit import token_at
+from embedpipe_pooling.stage import ModePooler
 
 
 class ClsPooler(ModePooler):

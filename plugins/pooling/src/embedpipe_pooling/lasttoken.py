@@ -6,7 +6,8 @@ import numpy as np
 from onnx import NodeProto, TensorProto, helper
 
 from embedpipe import contract
-from embedpipe_pooling.stage import ModePooler, constant, reduce_max, token_at, unsqueezed_mask
+from embedpipe.stagekit import constant, reduce, token_at, unsqueezed_mask
+from embedpipe_pooling.stage import ModePooler
 
 
 class LastTokenPooler(ModePooler):
@@ -26,7 +27,7 @@ class LastTokenPooler(ModePooler):
             helper.make_node("Gather", ["mask_shape", "one"], ["sequence_length"], axis=0),
             helper.make_node("Range", ["zero", "sequence_length", "one"], ["positions"]),
             helper.make_node("Mul", [contract.ATTENTION_MASK, "positions"], ["kept_positions"]),
-            *reduce_max("kept_positions", "last", axis=1, opset=opset, keepdims=0),
+            *reduce("ReduceMax", "kept_positions", "last", axis=1, opset=opset, keepdims=0),
             *unsqueezed_mask("mask_f", TensorProto.FLOAT),
             helper.make_node("Mul", [contract.TOKEN_EMBEDDINGS, "mask_f"], ["kept"]),
             *token_at("kept", "last"),

@@ -6,7 +6,8 @@ import numpy as np
 from onnx import NodeProto, TensorProto, helper
 
 from embedpipe import contract
-from embedpipe_pooling.stage import ModePooler, constant, reduce_max, unsqueezed_mask
+from embedpipe.stagekit import constant, reduce, unsqueezed_mask
+from embedpipe_pooling.stage import ModePooler
 
 
 class MaxPooler(ModePooler):
@@ -19,5 +20,5 @@ class MaxPooler(ModePooler):
             *unsqueezed_mask("keep", TensorProto.BOOL),
             constant("masked_value", np.array(-np.inf, dtype=np.float32)),
             helper.make_node("Where", ["keep", contract.TOKEN_EMBEDDINGS, "masked_value"], ["filled"]),
-            *reduce_max("filled", contract.SENTENCE_EMBEDDING, axis=1, opset=opset, keepdims=0),
+            *reduce("ReduceMax", "filled", contract.SENTENCE_EMBEDDING, axis=1, opset=opset, keepdims=0),
         ]

@@ -6,7 +6,8 @@ import numpy as np
 from onnx import NodeProto, TensorProto, helper
 
 from embedpipe import contract
-from embedpipe_pooling.stage import ModePooler, constant, unsqueezed_mask
+from embedpipe.stagekit import constant, unsqueezed_mask
+from embedpipe_pooling.stage import ModePooler
 
 # sentence-transformers clamps the token count here, so an all-zero mask gives zeros, not NaN.
 MIN_TOKEN_COUNT = 1e-9

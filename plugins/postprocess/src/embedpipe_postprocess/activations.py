@@ -15,7 +15,7 @@ from onnx import NodeProto, helper
 from torch import nn
 
 from embedpipe.errors import ConfigError
-from embedpipe_postprocess.stage import scalar
+from embedpipe.stagekit import scalar
 
 # Emits nodes from tensor ``x`` to tensor ``y``; helper tensors are named after ``y`` so they never clash.
 Emit = Callable[[str, str], list[NodeProto]]

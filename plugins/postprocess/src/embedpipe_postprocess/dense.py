@@ -13,9 +13,9 @@ from sentence_transformers.sentence_transformer.modules import Dense
 
 from embedpipe import contract
 from embedpipe.errors import ConfigError
+from embedpipe.stagekit import postprocess_stage
 from embedpipe_postprocess.dense_folder import load_dense_folder
 from embedpipe_postprocess.layer import DenseLayer
-from embedpipe_postprocess.stage import postprocess_stage
 
 
 class DensePostProcessor:
@@ -42,7 +42,13 @@ class DensePostProcessor:
             *layer.activation.emit("linear", contract.POSTPROCESS_OUTPUT),
         ]
         return postprocess_stage(
-            f"dense_{layer.activation.name.lower()}", nodes, input_dim, layer.out_features, opset, initializers
+            f"dense_{layer.activation.name.lower()}",
+            nodes,
+            input_dim,
+            layer.out_features,
+            opset,
+            producer="embedpipe-postprocess",
+            initializers=initializers,
         )
 
     def reference_module(self, input_dim: int) -> Dense:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from sentence_transformers.sentence_transformer.modules import Normalize
 
 from embedpipe import contract
-from embedpipe_postprocess.stage import postprocess_stage, scalar
+from embedpipe.stagekit import constant, postprocess_stage, scalar
 
 # torch.nn.functional.normalize's default eps: a zero vector stays zero instead of becoming NaN.
 EPS = 1e-12
@@ -24,16 +24,14 @@ class NormalizePostProcessor:
         # ReduceSum keeps its axes-as-input form from opset 13 on, unlike ReduceL2 (changed in 18).
         nodes = [
             helper.make_node("Mul", [contract.POSTPROCESS_INPUT, contract.POSTPROCESS_INPUT], ["squares"]),
-            helper.make_node(
-                "Constant", [], ["last_axis"], value=numpy_helper.from_array(np.array([-1], np.int64), "last_axis")
-            ),
+            constant("last_axis", np.array([-1], np.int64)),
             helper.make_node("ReduceSum", ["squares", "last_axis"], ["sum_of_squares"], keepdims=1),
             helper.make_node("Sqrt", ["sum_of_squares"], ["norm"]),
             scalar("eps", EPS),
             helper.make_node("Max", ["norm", "eps"], ["clamped_norm"]),
             helper.make_node("Div", [contract.POSTPROCESS_INPUT, "clamped_norm"], [contract.POSTPROCESS_OUTPUT]),
         ]
-        return postprocess_stage("normalize", nodes, input_dim, input_dim, opset)
+        return postprocess_stage("normalize", nodes, input_dim, input_dim, opset, producer="embedpipe-postprocess")
 
     def reference_module(self, input_dim: int) -> Normalize:
         return Normalize()

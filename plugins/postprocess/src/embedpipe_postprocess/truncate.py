@@ -12,13 +12,13 @@ from typing import ClassVar
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from sentence_transformers.base.modules.module import Module
 from torch import Tensor
 
 from embedpipe import contract
 from embedpipe.errors import ConfigError
-from embedpipe_postprocess.stage import postprocess_stage
+from embedpipe.stagekit import constant, postprocess_stage
 
 
 class Truncate(Module):
@@ -56,17 +56,15 @@ class TruncatePostProcessor:
 
     def build_graph(self, input_dim: int, opset: int) -> onnx.ModelProto:
         output_dim = self.output_dim(input_dim)
-
-        def ints(name: str, value: int) -> onnx.NodeProto:
-            return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(np.array([value], np.int64), name))
-
         nodes = [
-            ints("start", 0),
-            ints("end", output_dim),
-            ints("axis", 1),
+            constant("start", np.array([0], np.int64)),
+            constant("end", np.array([output_dim], np.int64)),
+            constant("axis", np.array([1], np.int64)),
             helper.make_node("Slice", [contract.POSTPROCESS_INPUT, "start", "end", "axis"], [contract.POSTPROCESS_OUTPUT]),
         ]
-        return postprocess_stage(f"truncate_{output_dim}", nodes, input_dim, output_dim, opset)
+        return postprocess_stage(
+            f"truncate_{output_dim}", nodes, input_dim, output_dim, opset, producer="embedpipe-postprocess"
+        )
 
     def reference_module(self, input_dim: int) -> Truncate:
         return Truncate(self.output_dim(input_dim))
