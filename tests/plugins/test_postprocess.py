@@ -15,9 +15,11 @@ from torch import nn
 
 from embedpipe import components, contract
 from embedpipe.errors import ConfigError, ModelSourceError
+from embedpipe.stagekit import with_batch_axis
 from embedpipe_postprocess.activations import SUPPORTED_NAMES
 from embedpipe_postprocess.dense import DensePostProcessor, dense
 from embedpipe_postprocess.normalize import NormalizePostProcessor
+from embedpipe_postprocess.truncate import TruncatePostProcessor
 
 WEIGHT_FILES = {True: "model.safetensors", False: "pytorch_model.bin"}
 
@@ -119,6 +121,26 @@ def test_dense_stage_honours_the_contract() -> None:
     for value, dims in ((graph_input, [1, 5]), (graph_output, [1, 3])):
         assert value.type.tensor_type.elem_type == TensorProto.FLOAT
         assert [d.dim_value for d in value.type.tensor_type.shape.dim] == dims
+
+
+
+@pytest.mark.parametrize("processor", ["normalize", "dense", "truncate"])
+def test_stage_processes_a_batch_row_by_row(run_stage, processor: str) -> None:
+    """The batched client graph runs the same stage on [N, D]: each row, a zero row included, on its own."""
+    rng = np.random.default_rng(3)
+    component = {
+        "normalize": NormalizePostProcessor(),
+        "dense": dense(weight=rng.standard_normal((4, 6)), bias_values=rng.standard_normal(4), activation_function="GELU"),
+        "truncate": TruncatePostProcessor(2),
+    }[processor]
+    features = (rng.standard_normal((5, 6)) * 3).astype(np.float32)
+    features[2] = 0
+    stage = component.build_graph(6, contract.DEFAULT_OPSET)
+
+    got = run_stage(with_batch_axis(stage), features_in=features)
+
+    rows = np.concatenate([run_stage(stage, features_in=row[None]) for row in features])
+    np.testing.assert_allclose(got, rows, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize(
