@@ -105,11 +105,129 @@ def test_strict_mode_fails_on_a_broken_plugin(fake_site: Path) -> None:
         PluginManager().load_entry_points(strict=True)
 
 
-def test_unknown_hook_in_a_plugin_is_refused(fake_site: Path) -> None:
-    body = "from embedpipe import hookimpl\n\n@hookimpl\ndef embedpipe_register_typo(register):\n    pass\n"
-    _fake_distribution(fake_site, "ep-fake-typo", "ep_fake_typo", body)
+TYPO = """
+from embedpipe import hookimpl
+
+@hookimpl
+def embedpipe_register_typo(register):
+    pass
+"""
+RAISES_IN_REGISTRATION = """
+from embedpipe import hookimpl
+
+@hookimpl
+def embedpipe_register_poolers(register):
+    register("half-registered", dict)
+    raise RuntimeError("boom while registering")
+"""
+
+
+def test_a_misspelt_hook_is_reported_and_skipped_like_any_broken_plugin(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-good", "ep_fake_good", GOOD)
+    _fake_distribution(fake_site, "ep-fake-typo", "ep_fake_typo", TYPO)
+    manager = PluginManager()
+    manager.load_entry_points(allowed=["ep-fake-typo", "ep-fake-good"])
+    assert "fake-sink" in manager.registry("sinks")
+    [failure] = manager.failures
+    assert (failure.name, failure.distribution) == ("ep_fake_typo", "ep-fake-typo")
+    assert "unknown hook 'embedpipe_register_typo'" in failure.error
+    assert [p.name for p in manager.plugins()] == ["ep_fake_good"]
+    manager.register(_OnePooler(), name="after-the-typo")  # the manager stays usable
+    assert "first" in manager.registry("poolers")
+
+
+def test_strict_mode_fails_on_a_misspelt_hook(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-typo", "ep_fake_typo", TYPO)
+    with pytest.raises(PluginError, match="ep_fake_typo.*ep-fake-typo.*unknown hook 'embedpipe_register_typo'"):
+        PluginManager().load_entry_points(strict=True, allowed=["ep-fake-typo"])
+
+
+def test_a_registration_hook_that_raises_is_reported_and_leaves_nothing_behind(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-good", "ep_fake_good", GOOD)
+    _fake_distribution(fake_site, "ep-fake-raises", "ep_fake_raises", RAISES_IN_REGISTRATION)
+    manager = PluginManager()
+    manager.load_entry_points(allowed=["ep-fake-raises", "ep-fake-good"])
+    assert "fake-sink" in manager.registry("sinks")
+    assert manager.registry("poolers") == {}
+    [failure] = manager.failures
+    assert failure.name == "ep_fake_raises" and "boom while registering" in failure.error
+
+
+def test_a_plugin_object_with_a_misspelt_hook_is_refused_in_code() -> None:
+    class Typo:
+        @hookimpl
+        def embedpipe_register_typo(self, register):  # type: ignore[no-untyped-def]
+            pass
+
+    manager = PluginManager()
     with pytest.raises(Exception, match="embedpipe_register_typo"):
-        PluginManager().load_entry_points(allowed=["ep-fake-typo"])
+        manager.register(Typo(), name="typo")
+    assert manager.plugins() == []
+
+
+def test_cli_lists_a_plugin_with_a_misspelt_hook_as_skipped(fake_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from embedpipe.cli import main
+
+    _fake_distribution(fake_site, "ep-fake-typo", "ep_fake_typo", TYPO)
+    monkeypatch.setattr("embedpipe.plugins._default", None)  # the process-wide manager, built again
+    result = CliRunner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "embedpipe-pooling" in result.stdout
+    assert "skipped ep_fake_typo (ep-fake-typo): PluginValidationError: unknown hook 'embedpipe_register_typo'" in result.stderr
+    assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+    strict = CliRunner().invoke(main, ["--strict-plugins", "plugins"])
+    assert strict.exit_code == 2 and "ep_fake_typo" in strict.stderr
+
+
+LAZY = """
+from embedpipe import hookimpl
+
+@hookimpl
+def embedpipe_register_sinks(register):
+    register("lazy-sink", "ep_fake_lazy_sink:LazySink")
+    register("missing-sink", "ep_fake_lazy_sink:NoSuchSink")
+"""
+
+
+def test_a_factory_registered_by_import_path_is_imported_on_first_use(fake_site: Path) -> None:
+    _fake_distribution(fake_site, "ep-fake-lazy", "ep_fake_lazy", LAZY)
+    (fake_site / "ep_fake_lazy_sink.py").write_text(
+        "class LazySink:\n    def __init__(self, size: int = 1) -> None:\n        self.size = size\n"
+    )
+    manager = PluginManager()
+    manager.load_entry_points(allowed=["ep-fake-lazy"])
+    assert {"lazy-sink", "missing-sink"} <= set(manager.registry("sinks"))
+    assert "ep_fake_lazy_sink" not in sys.modules
+    assert manager.create("sinks", "lazy-sink", size=3).size == 3
+    with pytest.raises(ConfigError, match="does not take these options"):
+        manager.create("sinks", "lazy-sink", colour="red")
+    with pytest.raises(
+        PluginError, match="'missing-sink' of plugin 'ep_fake_lazy' cannot be imported from ep_fake_lazy_sink:NoSuchSink"
+    ):
+        manager.create("sinks", "missing-sink")
+
+
+def test_a_factory_that_is_neither_an_object_nor_an_import_path_fails_its_plugin(fake_site: Path) -> None:
+    body = "from embedpipe import hookimpl\n\n@hookimpl\ndef embedpipe_register_sinks(register):\n    register('bad', 'not a path')\n"
+    _fake_distribution(fake_site, "ep-fake-badpath", "ep_fake_badpath", body)
+    manager = PluginManager()
+    manager.load_entry_points(allowed=["ep-fake-badpath"])
+    [failure] = manager.failures
+    assert "'bad' is registered as 'not a path', which is not an import path" in failure.error
+
+
+def test_every_first_party_registration_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The entry-point modules name their components by import path: each path must import."""
+    monkeypatch.delenv("EMBEDPIPE_LOAD_PLUGINS", raising=False)
+    manager = PluginManager()
+    manager.load_entry_points(
+        allowed=[f"embedpipe-{d}" for d in ("tokenizers", "pooling", "postprocess", "quantize", "sinks", "presets", "oracle")]
+    )
+    for kind in KINDS:
+        for registration in manager.registry(kind).values():
+            assert registration.load() is not None, (kind, registration.name)
 
 
 def test_load_plugins_variable_limits_distributions(fake_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +248,9 @@ def test_first_party_and_contrib_plugins_are_found_through_entry_points(monkeypa
     manager = PluginManager()
     manager.load_entry_points(strict=True)
     by_dist = {p.distribution: p for p in manager.plugins()}
-    assert {"embedpipe-tokenizers", "embedpipe-pooling", "embedpipe-postprocess", "embedpipe-sinks", "embedpipe-presets"} <= set(by_dist)
+    assert {"embedpipe-tokenizers", "embedpipe-pooling", "embedpipe-postprocess", "embedpipe-sinks", "embedpipe-presets"} <= set(
+        by_dist
+    )
     assert by_dist["embedpipe-extra-pooling"].registers == {"poolers": ["weightedmean", "mean_sqrt_len_tokens"]}
     assert {"bert", "bert-op"} <= set(manager.registry("tokenizers"))
 

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from embedpipe.errors import ConfigError, EmbedpipeError
+from embedpipe.errors import ConfigError, EmbedpipeError, PluginError
 
+log = logging.getLogger(__name__)
 USER_ERROR = 2
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -41,7 +42,11 @@ def _emit_json(data: Any) -> None:
 
 
 def _quiet_libraries() -> None:
-    """Keep the terminal to embedpipe's own progress: no weight-loading bars or library chatter."""
+    """Keep the terminal to embedpipe's own progress: no weight-loading bars or library chatter.
+
+    Called by the commands that load a model, not by the group: importing transformers costs
+    seconds that `--help`, `plugins` or `inspect` must not pay.
+    """
     import transformers
     from huggingface_hub.utils import disable_progress_bars
 
@@ -79,7 +84,11 @@ class _PluginGroup(click.Group):
 
             found = {}
             for registration in get_plugin_manager().registry("commands").values():
-                command = registration.factory
+                try:
+                    command = registration.load()
+                except PluginError as exc:  # one plugin's broken command must not take the others down
+                    log.warning("skipped command %s: %s", registration.name, exc)
+                    continue
                 if command.callback is not None:
                     command.callback = _user_errors(command.callback)
                 found[registration.name] = command
@@ -99,7 +108,6 @@ class _PluginGroup(click.Group):
 @_user_errors
 def main(strict_plugins: bool) -> None:
     """Turn a Hugging Face text-embedding model into one string-in, vector-out ONNX graph."""
-    _quiet_libraries()
     _warnings_to_stderr()
     if strict_plugins:
         from embedpipe.plugins import get_plugin_manager
@@ -152,6 +160,7 @@ def convert(
     model: str, output: Path | None, template: str | None, preset: bool, to_db: str | None, replace: bool, as_json: bool, **options: Any
 ) -> None:
     """Convert MODEL (hub id or folder) into one ONNX graph file (and, with --to-db, into Oracle)."""
+    _quiet_libraries()
     from embedpipe.config import ONNXPipelineConfig
     from embedpipe.naming import check_export_name
     from embedpipe.pipeline import ONNXPipeline
@@ -280,7 +289,7 @@ def plugins(as_json: bool) -> None:
         table.add_row(info.name, info.distribution, info.version, "; ".join(f"{k}: {', '.join(v)}" for k, v in info.registers.items()))
     out.print(table)
     for failure in manager.failures:
-        err.print(f"[yellow]skipped[/] {failure.name} ({failure.distribution}): {failure.error}", highlight=False)
+        err.print(f"[yellow]skipped[/] {failure.name} ({failure.distribution}): {escape(failure.error)}", highlight=False, soft_wrap=True)
 
 
 @main.command()
@@ -326,6 +335,7 @@ def embed(file: Path, texts: tuple[str, ...], as_json: bool) -> None:
 @_user_errors
 def validate(file: Path, reference: str, corpus: Path | None, as_json: bool) -> None:
     """Compare a produced graph with sentence-transformers on the reference model."""
+    _quiet_libraries()
     from embedpipe.pipeline import pipeline_for_graph
 
     texts = corpus.read_text(encoding="utf-8").splitlines() if corpus else None
@@ -349,6 +359,7 @@ def validate(file: Path, reference: str, corpus: Path | None, as_json: bool) -> 
 @_user_errors
 def tokens(model: str, tokenizer: str | None, max_seq_length: int | None, corpus: Path | None, as_json: bool) -> None:
     """Compare the in-graph tokenizer's ids with the model's Hugging Face tokenizer, per input class."""
+    _quiet_libraries()
     from embedpipe.config import ONNXPipelineConfig
     from embedpipe.pipeline import ONNXPipeline
     from embedpipe.samples import SAMPLES

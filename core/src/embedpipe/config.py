@@ -13,7 +13,6 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from embedpipe import contract
-from embedpipe.batching import DEFAULT_CHUNK
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.plugins import PluginManager, get_plugin_manager
 from embedpipe.source import ModelSource
@@ -66,15 +65,25 @@ class ONNXPipelineConfig:
     def __init__(self, model_name: str | None = None, **properties: Any) -> None:
         for item in fields(self):
             setattr(self, item.name, None if item.default is MISSING else item.default)
-        # A preset fills only what the model's own files leave open (see ``resolve``).
-        self.preset: dict[str, Any] = {}
-        if model_name is not None:
-            found = preset_properties(model_name)
-            if found is None:
-                log.info("no preset for %s; everything comes from the model's own files", model_name)
-            else:
-                self.preset = {k: v for k, v in found.items() if not k.startswith("_")}
+        # The model whose preset fills what its own files leave open (see ``resolve``). It is looked
+        # up in the plugin manager resolution is given, so a pipeline's own manager is honoured.
+        self.preset_name = model_name
+        self._preset: dict[str, Any] | None = None
         self._update(properties)
+
+    @property
+    def preset(self) -> dict[str, Any]:
+        """The preset's config properties: those of the manager this config was bound to by
+        resolution, else (read outside a resolution) those of the installed plugins."""
+        if self._preset is None:
+            self._preset = _preset_of(get_plugin_manager(), self.preset_name)
+        return self._preset
+
+    def bound(self, plugins: PluginManager) -> ONNXPipelineConfig:
+        """A copy whose preset comes from ``plugins``: what resolution and its hooks read."""
+        bound = copy.copy(self)
+        bound._preset = _preset_of(plugins, self.preset_name)
+        return bound
 
     def _update(self, properties: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -106,25 +115,21 @@ class ONNXPipelineConfig:
     @staticmethod
     def show_preconfigured(include_properties: bool = False, model_name: str | None = None) -> list[str] | dict[str, dict[str, Any]]:
         """Preset names, or (with ``include_properties``) their specifications."""
-        presets = all_presets()
+        presets = get_plugin_manager().presets()
         if model_name is not None:
             presets = {k: v for k, v in presets.items() if k == model_name}
         return presets if include_properties else sorted(presets)
 
 
-def all_presets() -> dict[str, dict[str, Any]]:
-    """Every registered preset's properties, by model name."""
-    registry = get_plugin_manager().registry("presets")
-    return {r.name: _preset_value(r.factory) for r in sorted(registry.values(), key=lambda r: r.name)}
-
-
-def preset_properties(model_name: str) -> dict[str, Any] | None:
-    registration = get_plugin_manager().registry("presets").get(model_name.lower())
-    return None if registration is None else _preset_value(registration.factory)
-
-
-def _preset_value(factory: Any) -> dict[str, Any]:
-    return dict(factory() if callable(factory) else factory)
+def _preset_of(plugins: PluginManager, model_name: str | None) -> dict[str, Any]:
+    """The config properties of ``model_name``'s preset in ``plugins`` (facts starting with _ dropped)."""
+    if model_name is None:
+        return {}
+    found = plugins.preset(model_name)
+    if found is None:
+        log.info("no preset for %s; everything comes from the model's own files", model_name)
+        return {}
+    return {k: v for k, v in found.items() if not k.startswith("_")}
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,7 @@ def resolve(
     ``tokenizer_given``: the caller passes its own tokenizer object, so none is looked up.
     """
     plugins = plugins or get_plugin_manager()
+    config = config.bound(plugins)
     if not contract.DEFAULT_OPSET <= config.opset <= contract.MAX_OPSET:
         raise ConfigError(
             f"opset {config.opset} is outside what Oracle's runtimes load",
@@ -254,6 +260,7 @@ def _batch_chunk(config: ONNXPipelineConfig, quantizer: str | None) -> int:
     INT8's dynamic quantization scales whatever runs together, so with INT8 a chunk is one string:
     no padding, and each row exactly the single-string graph's.
     """
+    from embedpipe.batching import DEFAULT_CHUNK  # onnx and numpy: not for every command that reads the config
     chunk = config.batch_chunk
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise ConfigError(f"batch_chunk {chunk!r} is not a positive number of strings", "use e.g. 16, or 1 for no padding at all")

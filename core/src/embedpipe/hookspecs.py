@@ -2,11 +2,15 @@
 
 Registry hooks receive a ``register(name, factory)`` callback. A factory is a callable (usually
 a class) that the core calls once per pipeline with keyword options and that returns a component
-honouring ``embedpipe.components``. Names are case-insensitive; two plugins registering the same
-name is an error that names both.
+honouring ``embedpipe.components``, or that callable's import path ``"package.module:Name"``,
+imported only when the component is first built. Names are case-insensitive; two plugins
+registering the same name is an error that names both.
 
 Implement a hook in your plugin module with ``@embedpipe.hookimpl`` and expose the module in your
-distribution's ``[project.entry-points.embedpipe]`` table.
+distribution's ``[project.entry-points.embedpipe]`` table. Every command loads every entry-point
+module, ``embedpipe --help`` included, so keep that module light: register components by import
+path and import heavy libraries (torch, transformers, onnxruntime) inside the functions that use
+them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ PROJECT = "embedpipe"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-Register = Callable[[str, Callable[..., Any]], None]
+Register = Callable[[str, Any], None]  # register(name, factory or "package.module:Name")
 
 
 @hookspec

@@ -6,7 +6,8 @@ import importlib.metadata
 import inspect
 import logging
 import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 LOAD_ENV = "EMBEDPIPE_LOAD_PLUGINS"
 KINDS = ("tokenizers", "poolers", "postprocessors", "quantizers", "sinks", "presets", "commands")
+_IMPORT_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,35 @@ class PluginFailure:
 
 @dataclass
 class Registration:
-    """One registered name: who registered it and the factory."""
+    """One registered name: who registered it and the factory.
+
+    A factory given as ``"package.module:Name"`` is imported on first use, so an entry-point
+    module can register components without importing their (heavy) modules at start-up.
+    """
 
     name: str
-    factory: Callable[..., Any]
+    factory: Any
     plugin: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.factory, str) and not _IMPORT_PATH.fullmatch(self.factory):
+            raise PluginError(
+                f"{self.name!r} is registered as {self.factory!r}, which is not an import path",
+                'register the object itself or its path as "package.module:Name"',
+            )
+
+    def load(self) -> Any:
+        """The factory itself, imported now if it was registered by its import path."""
+        if isinstance(self.factory, str):
+            module, _, attribute = self.factory.partition(":")
+            try:
+                self.factory = getattr(importlib.import_module(module), attribute)
+            except Exception as exc:  # a third party's bug or missing dependency, named as theirs
+                raise PluginError(
+                    f"{self.name!r} of plugin {self.plugin!r} cannot be imported from {self.factory} ({type(exc).__name__}: {exc})",
+                    "fix or reinstall the distribution that provides it (`embedpipe plugins` lists them)",
+                ) from exc
+        return self.factory
 
 
 @dataclass
@@ -62,11 +88,16 @@ class PluginManager:
         self._pm.add_hookspecs(hookspecs)
         self.failures: list[PluginFailure] = []
         self._sources: dict[str, tuple[str, str]] = {}
+        self._registered: dict[str, dict[str, dict[str, Registration]]] = {}  # plugin -> kind -> lower-case name
         self._registries: dict[str, dict[str, Registration]] | None = None
 
     # -- loading ---------------------------------------------------------------------------
     def load_entry_points(self, *, strict: bool = False, allowed: Iterable[str] | None = None) -> None:
         """Load every ``embedpipe`` entry point; a broken one is recorded and skipped unless strict.
+
+        Each plugin is imported, checked against the hook specifications and asked for its
+        registrations on its own, so one broken plugin (an import error, a misspelt hook, a
+        registration hook that raises) never takes the others down.
 
         ``allowed`` (default: ``EMBEDPIPE_LOAD_PLUGINS``, comma-separated distribution names;
         empty means none) limits which distributions load.
@@ -81,8 +112,7 @@ class PluginManager:
             if self._pm.get_plugin(entry_point.name) is not None:
                 continue
             try:
-                module = entry_point.load()
-                self._pm.register(module, name=entry_point.name)
+                self._admit(entry_point.load(), entry_point.name)
             except Exception as exc:  # a third party's bug must not take the tool down
                 failure = PluginFailure(entry_point.name, dist_name, f"{type(exc).__name__}: {exc}")
                 if strict:
@@ -94,39 +124,57 @@ class PluginManager:
                 self.failures.append(failure)
                 continue
             self._sources[entry_point.name] = (dist_name, version)
-        self._pm.check_pending()
-        self._registries = None
 
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Register a plugin object directly (a module or any object with hookimpls)."""
-        registered = self._pm.register(plugin, name=name)
-        self._sources.setdefault(registered or repr(plugin), ("(registered in code)", ""))
-        self._pm.check_pending()
+        """Register a plugin object directly (a module or any object with hookimpls); errors raise."""
+        registered = self._admit(plugin, name)
+        self._sources.setdefault(registered, ("(registered in code)", ""))
+
+    def _admit(self, plugin: object, name: str | None) -> str:
+        """Register ``plugin``, check its hooks and collect its registrations; on any error, undo."""
+        registered = self._pm.register(plugin, name=name) or repr(plugin)
+        try:
+            self._pm.check_pending()  # every plugin before this one passed, so a failure is this one's
+            self._registered[registered] = self._registrations_of(plugin, registered)
+        except Exception:
+            self._pm.unregister(plugin)
+            raise
         self._registries = None
+        return registered
+
+    def _registrations_of(self, plugin: object, plugin_name: str) -> dict[str, dict[str, Registration]]:
+        """What ``plugin``'s registry hooks register, by kind and lower-case name."""
+        found: dict[str, dict[str, Registration]] = {}
+        for kind in KINDS:
+            names: dict[str, Registration] = {}
+
+            def register(name: str, factory: Any, _names: dict[str, Registration] = names) -> None:
+                _names[name.lower()] = Registration(name, factory, plugin_name)
+
+            for impl in getattr(self._pm.hook, f"embedpipe_register_{kind}").get_hookimpls():
+                if impl.plugin is plugin:
+                    impl.function(register=register)
+            if names:
+                found[kind] = names
+        return found
 
     # -- registries ------------------------------------------------------------------------
     def registry(self, kind: str) -> dict[str, Registration]:
         """Every name registered for ``kind`` (one of ``KINDS``), by lower-case name."""
         if self._registries is None:
-            self._registries = {k: self._collect(k) for k in KINDS}
+            self._registries = {k: self._merged(k) for k in KINDS}
         return self._registries[kind]
 
-    def _collect(self, kind: str) -> dict[str, Registration]:
+    def _merged(self, kind: str) -> dict[str, Registration]:
         found: dict[str, Registration] = {}
-        hook = getattr(self._pm.hook, f"embedpipe_register_{kind}")
-        for impl in hook.get_hookimpls():
-            plugin_name = self._pm.get_name(impl.plugin) or repr(impl.plugin)
-
-            def register(name: str, factory: Callable[..., Any], _plugin: str = plugin_name) -> None:
-                key = name.lower()
-                if key in found and found[key].plugin != _plugin:
+        for registrations in self._registered.values():
+            for key, registration in registrations.get(kind, {}).items():
+                if key in found:
                     raise PluginError(
-                        f"{kind[:-1]} name {name!r} is registered by both {found[key].plugin!r} and {_plugin!r}",
+                        f"{kind[:-1]} name {registration.name!r} is registered by both {found[key].plugin!r} and {registration.plugin!r}",
                         "uninstall one of them or limit loading with EMBEDPIPE_LOAD_PLUGINS",
                     )
-                found[key] = Registration(name, factory, _plugin)
-
-            impl.function(register=register)
+                found[key] = registration
         return found
 
     def create(self, kind: str, name: str, **options: Any) -> Any:
@@ -138,8 +186,9 @@ class PluginManager:
                 f"no {kind[:-1]} named {name!r} is registered (known: {known})",
                 f"choose one of those or install the plugin that provides {name!r} (`embedpipe plugins` lists them)",
             )
+        factory = registration.load()
         try:
-            inspect.signature(registration.factory).bind(**options)
+            inspect.signature(factory).bind(**options)
         except TypeError as exc:
             raise ConfigError(
                 f"{kind[:-1]} {name!r} does not take these options ({exc})",
@@ -147,7 +196,17 @@ class PluginManager:
             ) from exc
         except ValueError:  # a builtin without a readable signature: let the call decide
             pass
-        return registration.factory(**options)
+        return factory(**options)
+
+    def presets(self) -> dict[str, dict[str, Any]]:
+        """Every registered preset's properties, by model name (sorted)."""
+        registry = self.registry("presets")
+        return {r.name: _preset_value(r.load()) for r in sorted(registry.values(), key=lambda r: r.name)}
+
+    def preset(self, model_name: str) -> dict[str, Any] | None:
+        """The properties of ``model_name``'s preset, or ``None`` when no plugin registers one."""
+        registration = self.registry("presets").get(model_name.lower())
+        return None if registration is None else _preset_value(registration.load())
 
     def resolve_tokenizer(self, source: Any) -> str | None:
         """Ask the resolver hooks which tokenizer fits ``source``."""
@@ -160,16 +219,16 @@ class PluginManager:
     # -- listing ---------------------------------------------------------------------------
     def plugins(self) -> list[PluginInfo]:
         """Each loaded plugin with its distribution, version and the names it registers."""
-        infos: dict[str, PluginInfo] = {}
+        infos = []
         for name, _plugin in self._pm.list_name_plugin():
             dist, version = self._sources.get(name, ("(registered in code)", ""))
-            infos[name] = PluginInfo(name, dist, version)
-        for kind in KINDS:
-            for registration in self.registry(kind).values():
-                info = infos.get(registration.plugin)
-                if info is not None:
-                    info.registers.setdefault(kind, []).append(registration.name)
-        return sorted(infos.values(), key=lambda i: (i.distribution, i.name))
+            registers = {kind: [r.name for r in names.values()] for kind, names in self._registered.get(name, {}).items()}
+            infos.append(PluginInfo(name, dist, version, registers))
+        return sorted(infos, key=lambda i: (i.distribution, i.name))
+
+
+def _preset_value(factory: Any) -> dict[str, Any]:
+    return dict(factory() if callable(factory) else factory)
 
 
 def _canonical(name: str) -> str:

@@ -1,17 +1,20 @@
-"""The entry-point module: registers the ``oracle`` sink and the ``load`` and ``sql`` commands."""
+"""The entry-point module: registers the ``oracle`` sink and the ``load`` and ``sql`` commands.
+
+Every command loads this module, so the sink is named by import path (python-oracledb and
+onnxruntime are imported when a graph goes to a database); the commands module is light
+(click and rich), as `embedpipe --help` lists its commands.
+"""
 
 from __future__ import annotations
 
 from embedpipe import hookimpl
 from embedpipe.hookspecs import Register
 
-from embedpipe_oracle.sink import OracleSink
-
 
 @hookimpl
 def embedpipe_register_sinks(register: Register) -> None:
     """Register ``oracle``."""
-    register("oracle", OracleSink)
+    register("oracle", "embedpipe_oracle.sink:OracleSink")
 
 
 @hookimpl

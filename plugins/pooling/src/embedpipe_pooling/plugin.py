@@ -1,17 +1,19 @@
-"""The entry-point module: registers the four poolers under the names configs use."""
+"""The entry-point module: registers the four poolers under the names configs use.
+
+Every command loads this module, so it names the stages by import path; their modules (and
+sentence-transformers, which their reference modules use) are imported when a pooler is built.
+"""
 
 from __future__ import annotations
 
 from embedpipe import hookimpl
 from embedpipe.hookspecs import Register
-from embedpipe_pooling.cls import ClsPooler
-from embedpipe_pooling.lasttoken import LastTokenPooler
-from embedpipe_pooling.max import MaxPooler
-from embedpipe_pooling.mean import MeanPooler
 
 
 @hookimpl
 def embedpipe_register_poolers(register: Register) -> None:
     """Register ``mean``, ``cls``, ``max`` and ``lasttoken``."""
-    for pooler in (MeanPooler, ClsPooler, MaxPooler, LastTokenPooler):
-        register(pooler.mode, pooler)
+    register("mean", "embedpipe_pooling.mean:MeanPooler")
+    register("cls", "embedpipe_pooling.cls:ClsPooler")
+    register("max", "embedpipe_pooling.max:MaxPooler")
+    register("lasttoken", "embedpipe_pooling.lasttoken:LastTokenPooler")

@@ -1,17 +1,18 @@
-"""The entry-point module: registers ``normalize``, ``dense`` and ``truncate``."""
+"""The entry-point module: registers ``normalize``, ``dense`` and ``truncate``.
+
+Every command loads this module, so it names the stages by import path; their modules (torch,
+sentence-transformers) are imported when a post-processor is built.
+"""
 
 from __future__ import annotations
 
 from embedpipe import hookimpl
 from embedpipe.hookspecs import Register
-from embedpipe_postprocess.dense import dense
-from embedpipe_postprocess.normalize import NormalizePostProcessor
-from embedpipe_postprocess.truncate import TruncatePostProcessor
 
 
 @hookimpl
 def embedpipe_register_postprocessors(register: Register) -> None:
     """Register ``normalize``, ``dense`` and ``truncate``."""
-    register("normalize", NormalizePostProcessor)
-    register("dense", dense)
-    register("truncate", TruncatePostProcessor)
+    register("normalize", "embedpipe_postprocess.normalize:NormalizePostProcessor")
+    register("dense", "embedpipe_postprocess.dense:dense")
+    register("truncate", "embedpipe_postprocess.truncate:TruncatePostProcessor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from embedpipe import hookimpl
 from embedpipe.hookspecs import Register
+
 from embedpipe_presets.models import PRESETS
 
 

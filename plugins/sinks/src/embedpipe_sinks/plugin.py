@@ -1,16 +1,17 @@
-"""The entry-point module: registers the ``file`` and ``zip`` sinks."""
+"""The entry-point module: registers the ``file`` and ``zip`` sinks.
+
+Every command loads this module, so it names the sinks by import path; they are imported when
+a graph is written.
+"""
 
 from __future__ import annotations
 
 from embedpipe import hookimpl
 from embedpipe.hookspecs import Register
 
-from embedpipe_sinks.file import FileSink
-from embedpipe_sinks.zip import ZipSink
-
 
 @hookimpl
 def embedpipe_register_sinks(register: Register) -> None:
     """Register ``file`` and ``zip``."""
-    register("file", FileSink)
-    register("zip", ZipSink)
+    register("file", "embedpipe_sinks.file:FileSink")
+    register("zip", "embedpipe_sinks.zip:ZipSink")
