@@ -219,13 +219,17 @@ def markdown(results: dict[str, Any]) -> str:
     out = [
         "# Whole conversions of real-size models: exact stage vs op stage",
         "",
-        f"{machine['date']}, {machine['usable_cpus']} usable CPUs, {machine['platform']}, versions {machine['versions']}; "
-        f"load average {machine['load_average_at_start']} at start, {results['load_average_at_end']} at end "
-        "(ratios are measured in one run, interleaved; absolute times move with the machine's other work). "
-        f"Random-weight encoders of the real shape, max_seq_length {MAX_SEQ_LENGTH}, mean pooling + Normalize, validation off.",
+        (
+            f"{machine['date']}, {machine['usable_cpus']} usable CPUs, {machine['platform']}, versions {machine['versions']}; "
+            f"load average {machine['load_average_at_start']} at start, {results['load_average_at_end']} at end "
+            "(ratios are measured in one run, interleaved; absolute times move with the machine's other work). "
+            f"Random-weight encoders of the real shape, max_seq_length {MAX_SEQ_LENGTH}, mean pooling + Normalize, validation off."
+        ),
         "",
-        "## Conversion (`export2file`, fresh child each, median of the rounds; target: exact <= "
-        f"{CONVERSION_TARGET}x the op stage in time and peak memory)",
+        (
+            "## Conversion (`export2file`, fresh child each, median of the rounds; target: exact <= "
+            f"{CONVERSION_TARGET}x the op stage in time and peak memory)"
+        ),
         "",
         "| family | model shape | parameters | vocabulary | op stage | exact s | op s | time exact/op | exact peak MB | op peak MB | memory exact/op | exact MB on disk | op MB on disk |",
         "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -272,7 +276,7 @@ def markdown(results: dict[str, Any]) -> str:
             med = lat["median_ms"]
             out.append(f"| {name} | {lat['lines']} x {lat['rounds']} | {med['exact']:.2f} | {med['op']:.2f} | {lat['paired_ratio']:.3f} |")
     notes = [r["op_note"] for r in results["families"].values() if r.get("op_note")]
-    out += ["", *(f"- {note}" for note in notes), f"", f"Total bench time {results['total_s']:.0f} s.", ""]
+    out += ["", *(f"- {note}" for note in notes), "", f"Total bench time {results['total_s']:.0f} s.", ""]
     return "\n".join(out)
 
 
