@@ -218,6 +218,23 @@ def test_a_factory_that_is_neither_an_object_nor_an_import_path_fails_its_plugin
     assert "'bad' is registered as 'not a path', which is not an import path" in failure.error
 
 
+def test_a_command_whose_import_path_fails_is_skipped_and_the_others_work(
+    fake_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from embedpipe.cli import main
+
+    body = "from embedpipe import hookimpl\n\n@hookimpl\ndef embedpipe_register_commands(register):\n    register('gone', 'ep_fake_nowhere:command')\n"
+    _fake_distribution(fake_site, "ep-fake-command", "ep_fake_command", body)
+    monkeypatch.setattr("embedpipe.plugins._default", None)
+    monkeypatch.setattr(main, "_from_plugins", None)  # the group's cached plugin commands
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "load" in result.stdout and "gone" not in result.stdout
+    assert "skipped command gone" in result.stderr and "ep_fake_nowhere" in result.stderr
+
+
 def test_every_first_party_registration_imports(monkeypatch: pytest.MonkeyPatch) -> None:
     """The entry-point modules name their components by import path: each path must import."""
     monkeypatch.delenv("EMBEDPIPE_LOAD_PLUGINS", raising=False)
