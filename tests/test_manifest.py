@@ -8,10 +8,9 @@ from pathlib import Path
 
 import onnx
 from click.testing import CliRunner
-
 from embedpipe import ONNXPipeline, ONNXPipelineConfig
 from embedpipe.cli import main
-from embedpipe.manifest import MANIFEST_KEY
+from embedpipe.contract import MANIFEST_KEY
 
 
 def _export(folder: Path, out: Path) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-from embedpipe import ONNXPipeline, ONNXPipelineConfig, compat
+from embedpipe import ONNXPipeline, ONNXPipelineConfig, compat, contract
 from embedpipe.errors import ConfigError
 from embedpipe.oprule import check_op_rule
 from embedpipe.runtime import embed, open_session
@@ -71,3 +71,15 @@ def test_fp16_graph_agrees_across_oracle_runtimes(minilm_fp16) -> None:  # type:
     report = compat.check_compat(path, atol=1e-3)
     print(report.table())
     assert report.ok, report.table()
+
+
+def test_fp16_computes_the_pipelines_pooler_and_post_processors_in_float32(tiny_model) -> None:  # type: ignore[no-untyped-def]
+    """The quantizer finds those stages by the contract's prefixes, the ones the pipeline gives them."""
+    model = ONNXPipeline(tiny_model("bert-cased"), ONNXPipelineConfig(use_float16=True, validate=False)).build()
+    types = {v.name: v.type.tensor_type.elem_type for v in [*model.graph.value_info, *model.graph.output]}
+    for prefix in (contract.POOLER_STAGE, contract.postprocessor_stage(0)):
+        computing = [n for n in model.graph.node if n.name.startswith(prefix) and n.op_type != "Cast"]
+        assert computing, f"no node named {prefix}..."
+        for node in computing:
+            assert TensorProto.FLOAT16 not in {types.get(name) for name in [*node.input, *node.output]}, node.name
+    assert TensorProto.FLOAT16 in {t for name, t in types.items() if name.startswith(contract.ENCODER_STAGE)}

@@ -88,9 +88,16 @@ class PostProcessor(Protocol):
 
 @runtime_checkable
 class Quantizer(Protocol):
-    """Transforms the assembled graph; never the tokenizer stage or the graph's IO types."""
+    """Transforms the graph's body (encoder, pooler, post-processors); never the tokenizer stage or IO types.
 
-    def quantize(self, model: onnx.ModelProto, **options: Any) -> onnx.ModelProto: ...
+    Its options are the factory's keyword arguments, so ``quantize`` takes the model only.
+    ``quality_floor`` is the least mean cosine to the fp32 graph it promises: an export below it
+    fails unless the config sets its own ``quality_floor``.
+    """
+
+    quality_floor: float
+
+    def quantize(self, model: onnx.ModelProto) -> onnx.ModelProto: ...
 
 
 @runtime_checkable

@@ -2,6 +2,8 @@
 
 Each stage is a standalone ``onnx.ModelProto`` whose graph inputs and outputs use these names;
 ``graph.compose`` prefixes every other name per stage and wires stages by these names only.
+The stage prefixes and the metadata keys are here too: plugins rely on them, so they are defined
+once, here, and imported wherever they are used.
 """
 
 from __future__ import annotations
@@ -25,6 +27,25 @@ POSTPROCESS_OUTPUT = "features_out"
 
 # The whole graph's output, named as Oracle's default metadata expects.
 EMBEDDING = "embedding"
+
+# Node-name prefixes composition gives each stage's nodes and internal names, so a pass over the
+# composed graph (the FP16 quantizer keeping pooling and post-processing in float32) can tell
+# stages apart. Post-processors are numbered by their place in the chain: post0/, post1/, ...
+TOKENIZER_STAGE = "tokenizer/"
+ENCODER_STAGE = "encoder/"
+POOLER_STAGE = "pooler/"
+POSTPROCESSOR_STAGES = "post"  # what every post-processor's prefix starts with
+
+
+def postprocessor_stage(index: int) -> str:
+    """The prefix of the ``index``-th post-processor in the chain."""
+    return f"{POSTPROCESSOR_STAGES}{index}/"
+
+
+# metadata_props keys every produced graph carries; the Oracle plugin and `embedpipe validate FILE` read them.
+SETTINGS_KEY = "embedpipe.settings"  # the resolved settings, JSON: rebuilds the same pipeline
+SOURCE_KEY = "embedpipe.source"  # the model's hub id or folder name
+MANIFEST_KEY = "embedpipe.manifest"  # the build manifest, JSON (manifest.py)
 
 DEFAULT_OPSET = 17
 DEFAULT_IR_VERSION = 8

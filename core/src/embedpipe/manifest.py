@@ -15,10 +15,10 @@ from typing import Any
 
 import onnx
 
+from embedpipe.contract import MANIFEST_KEY
 from embedpipe.plugins import PluginManager
 from embedpipe.source import ModelSource
 
-MANIFEST_KEY = "embedpipe.manifest"
 FORMAT = 1
 # The libraries whose versions decide the graph's bytes or the reference it was checked against.
 LIBRARIES = ("torch", "transformers", "sentence-transformers", "tokenizers", "onnx", "onnxruntime", "onnxruntime-extensions")

@@ -25,7 +25,7 @@ from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
 from embedpipe.optimize import optimize_portably
 from embedpipe.plugins import PluginManager, get_plugin_manager
-from embedpipe.quality import DEFAULT_FLOOR, QualityReport, measure
+from embedpipe.quality import QualityReport, measure
 from embedpipe.samples import SAMPLES
 from embedpipe.source import ModelSource, load_source
 from embedpipe.validate import ValidationReport, compare, reference_model
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     import onnxruntime as ort
 
 log = logging.getLogger(__name__)
-SETTINGS_KEY = "embedpipe.settings"
 
 Progress = Callable[[str], None]
 
@@ -142,7 +141,7 @@ class ONNXPipeline:
         Weights stay in the pipeline's weight folder while stages are composed; the finished graph
         is made self-contained again unless it goes out as external data.
         """
-        tokenizer = Stage("tokenizer/", self.tokenizer_graph())
+        tokenizer = Stage(contract.TOKENIZER_STAGE, self.tokenizer_graph())
         body = self._body()
         self._fp32_model = self._with_tokenizer(tokenizer, body)
         model = self._fp32_model
@@ -171,14 +170,15 @@ class ONNXPipeline:
         # Chunks of one string need no batch axis: the encoder is then exactly the single-string graph's.
         dynamic_batch = self.settings.batch_chunk > 1
         encoder = export_encoder(source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=dynamic_batch)
-        stages = [Stage("encoder/", encoder)]
-        stages.append(Stage("pooler/", self.components.pooler.build_graph(source.hidden_size, opset)))
+        stages = [Stage(contract.ENCODER_STAGE, encoder)]
+        stages.append(Stage(contract.POOLER_STAGE, self.components.pooler.build_graph(source.hidden_size, opset)))
         previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size
         for index, post in enumerate(self.components.post_processors):
             last = index == len(self.components.post_processors) - 1
-            output = contract.EMBEDDING if last else f"post{index}/{contract.POSTPROCESS_OUTPUT}"
+            prefix = contract.postprocessor_stage(index)
+            output = contract.EMBEDDING if last else f"{prefix}{contract.POSTPROCESS_OUTPUT}"
             stage = Stage(
-                f"post{index}/",
+                prefix,
                 post.build_graph(dim, opset),
                 {contract.POSTPROCESS_INPUT: previous, contract.POSTPROCESS_OUTPUT: output},
             )
@@ -198,7 +198,7 @@ class ONNXPipeline:
             opset=self.settings.opset,
             doc=f"embedpipe: {self.source.name} as one string-in, vector-out graph",
         )
-        onnx.helper.set_model_props(model, {SETTINGS_KEY: json.dumps(self.settings_properties()), "embedpipe.source": self.source.name})
+        onnx.helper.set_model_props(model, {contract.SETTINGS_KEY: json.dumps(self.settings_properties()), contract.SOURCE_KEY: self.source.name})
         return model
 
     def uses_external_data(self, model: onnx.ModelProto) -> bool:
@@ -279,7 +279,7 @@ class ONNXPipeline:
         self._progress(f"measuring {self.settings.quantizer} against fp32")
         floor = self.settings.quality_floor
         if floor is None:
-            floor = getattr(self.components.quantizer, "quality_floor", DEFAULT_FLOOR)
+            floor = self.components.quantizer.quality_floor
         self.quality = measure(
             self.open_session(fp32),
             self.open_session(model),
@@ -360,9 +360,9 @@ class ONNXPipeline:
 def pipeline_for_graph(file: Path, reference: str, *, progress: Progress | None = None) -> ONNXPipeline:
     """A pipeline configured as a produced graph records it was built, for re-validating that graph."""
     props = {p.key: p.value for p in onnx.load(str(file), load_external_data=False).metadata_props}
-    if SETTINGS_KEY not in props:
+    if contract.SETTINGS_KEY not in props:
         raise ConfigError(f"{file} carries no embedpipe settings", "validate graphs that embedpipe produced")
-    return ONNXPipeline(reference, ONNXPipelineConfig(**json.loads(props[SETTINGS_KEY])), progress=progress)
+    return ONNXPipeline(reference, ONNXPipelineConfig(**json.loads(props[contract.SETTINGS_KEY])), progress=progress)
 
 
 def _copy(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     import onnxruntime as ort
 
 TOP_K = 10
-DEFAULT_FLOOR = 0.98  # for a quantizer that names none
 
 
 def retrieval_texts() -> list[str]:

@@ -17,8 +17,6 @@ from embedpipe import contract
 
 from embedpipe_oracle.errors import OracleSinkError
 
-SETTINGS_KEY = "embedpipe.settings"
-SOURCE_KEY = "embedpipe.source"
 SQL_ATTRIBUTE = "DATA"  # the name SQL uses: VECTOR_EMBEDDING(model USING text AS DATA)
 DISTANCE_METRICS = frozenset({"COSINE", "DOT", "EUCLIDEAN", "EUCLIDEAN_SQUARED", "MANHATTAN", "HAMMING", "JACCARD"})
 # embedpipe tokenizer plugin -> the family name Oracle's metadata uses
@@ -37,7 +35,7 @@ class GraphFacts:
     @property
     def settings(self) -> dict[str, Any]:
         try:
-            return dict(json.loads(self.properties.get(SETTINGS_KEY, "{}")))
+            return dict(json.loads(self.properties.get(contract.SETTINGS_KEY, "{}")))
         except (ValueError, TypeError):
             return {}
 
@@ -108,6 +106,6 @@ def _distance_metrics(names: Sequence[str]) -> list[str]:
 
 def _description(facts: GraphFacts) -> dict[str, str]:
     description = {"producer": f"embedpipe {importlib.metadata.version('embedpipe-core')}"}
-    if SOURCE_KEY in facts.properties:
-        description["source"] = facts.properties[SOURCE_KEY]
+    if contract.SOURCE_KEY in facts.properties:
+        description["source"] = facts.properties[contract.SOURCE_KEY]
     return description

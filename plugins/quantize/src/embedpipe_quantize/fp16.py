@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+from embedpipe import contract
 from embedpipe.errors import ConfigError
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
@@ -20,7 +21,7 @@ from onnxruntime.transformers.onnx_model import OnnxModel
 from embedpipe_quantize.quiet import quiet_quantization_logs
 
 COMPUTE = ("float16", "float32")
-FLOAT32_STAGES = ("pooler/", "post")  # node-name prefixes the pipeline gives those stages
+FLOAT32_STAGES = (contract.POOLER_STAGE, contract.POSTPROCESSOR_STAGES)
 FP16_MAX = float(np.finfo(np.float16).max)
 SMALLEST_CONVERTED = 1024  # elements; scalars and shapes are not worth a Cast
 
