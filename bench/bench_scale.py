@@ -180,18 +180,18 @@ def child_build(kind: str, family: str, folder: str, out: str, max_length: int, 
         path = Path(folder) / "tokenizer.json"
         # Only the builder asked for is imported, so the child's figures are its own.
         if kind.startswith("exact-") and family in ("wordpiece", "mpnet"):
-            from embedpipe_tokenizers.exact import build_exact_wordpiece_graph as builder
+            from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph as builder
         elif kind.startswith("exact-") and family == "unigram":
-            from embedpipe_tokenizers.exact_unigram import build_exact_unigram_graph as builder
+            from embedpipe_tokenizers.unigram import build_exact_unigram_graph as builder
         elif kind.startswith("exact-"):
-            from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph as builder
+            from embedpipe_tokenizers.bpe import build_exact_bpe_graph as builder
         elif family in ("wordpiece", "mpnet"):
-            from embedpipe_tokenizers.bert_op import build_bert_op_graph as builder
+            from embedpipe_tokenizers.ops.bert_op import build_bert_op_graph as builder
         elif family == "unigram":
-            from embedpipe_tokenizers.sentencepiece_op import build_sentencepiece_op_graph as builder
+            from embedpipe_tokenizers.ops.sentencepiece_op import build_sentencepiece_op_graph as builder
         else:
-            from embedpipe_tokenizers.bpe_op import build_bpe_op_graph as builder
-        from embedpipe_tokenizers.op_stage import token_content
+            from embedpipe_tokenizers.ops.bpe_op import build_bpe_op_graph as builder
+        from embedpipe_tokenizers.ops.op_stage import token_content
 
         imported = time.perf_counter()
         rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from embedpipe.samples import SAMPLES
-from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT
+from embedpipe_tokenizers.toolkit.utf8 import NUL_SPLIT
 
 from tests.models import build_tiny_model
 

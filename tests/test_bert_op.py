@@ -7,6 +7,13 @@ import shutil
 import numpy as np
 import onnx
 import pytest
+from embedpipe import contract
+from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe.runtime import open_session, run_one
+from embedpipe.tokenparity import compare_token_ids
+from embedpipe_tokenizers.ops.bert_op import LIMITATIONS, build_bert_op_graph
+from transformers import AutoTokenizer
+
 from tests.fixtures_tokenizers import (
     MINILM_MAX_LENGTH,
     TINY_FAMILIES,
@@ -15,13 +22,6 @@ from tests.fixtures_tokenizers import (
     train_bpe_tokenizer,
     train_tiny_tokenizer,
 )
-from transformers import AutoTokenizer
-
-from embedpipe import contract
-from embedpipe.errors import ConfigError, UnsupportedModelError
-from embedpipe.runtime import open_session, run_one
-from embedpipe.tokenparity import compare_token_ids
-from embedpipe_tokenizers.bert_op import LIMITATIONS, build_bert_op_graph
 
 
 @pytest.fixture(scope="module")

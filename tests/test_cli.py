@@ -21,7 +21,7 @@ def test_convert_writes_the_graph_and_reports_parity(tiny_model, tmp_path: Path)
     out = tmp_path / "tiny.onnx"
     report = _json(["convert", str(tiny_model("bert-uncased")), "-o", str(out), "--max-seq-length", "48", "--json"])
     assert out.is_file() and report["output"] == str(out)
-    assert report["settings"]["max_seq_length"] == 48 and report["settings"]["tokenizer"] == "bert"
+    assert report["settings"]["max_seq_length"] == 48 and report["settings"]["tokenizer"] == "wordpiece"
     assert report["settings"]["post_processors"] == [{"name": "Pooling", "type": "mean"}, {"name": "normalize"}]
     assert report["validation"]["ok"] and report["validation"]["min_cosine_outside_declared"] >= 0.9999
     assert report["dimension"] == 32 and len(report["sample"]["vector_head"]) == 8
@@ -95,7 +95,7 @@ def test_tokens_command_reports_mismatches_per_class(minilm_dir: Path, tmp_path:
     corpus = tmp_path / "lines.txt"
     corpus.write_text("plain ascii words\nnaïve café\nՀայաստան ԵՐԵՎԱՆ\nrésumé\n", encoding="utf-8")
     exact = _json(["tokens", str(minilm_dir), "--corpus", str(corpus), "--json"])
-    assert exact["tokenizer"] == "bert" and exact["classes"]["all"]["mismatches"] == 0
+    assert exact["tokenizer"] == "wordpiece" and exact["classes"]["all"]["mismatches"] == 0
     op = _json(["tokens", str(minilm_dir), "--tokenizer", "bert-op", "--corpus", str(corpus), "--json"])
     assert op["classes"]["ascii"]["mismatches"] == 0
     assert op["classes"]["armenian"]["mismatches"] == 1  # the op leaves Armenian capitals upper-case

@@ -19,7 +19,7 @@ def minilm(minilm_dir: Path):  # type: ignore[no-untyped-def]
 
 def test_empty_config_takes_everything_from_the_model(minilm) -> None:  # type: ignore[no-untyped-def]
     settings = resolve(ONNXPipelineConfig(), minilm)
-    assert (settings.tokenizer, settings.max_seq_length, settings.pooling) == ("bert", 256, "mean")
+    assert (settings.tokenizer, settings.max_seq_length, settings.pooling) == ("wordpiece", 256, "mean")
     assert [p.name for p in settings.post_processors] == ["normalize"]
     assert settings.opset == 17 and settings.validate
 

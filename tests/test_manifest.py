@@ -27,7 +27,7 @@ def test_manifest_records_inputs_versions_configuration_and_validation(tiny_mode
     assert inside["source"]["files"] == files and "model.safetensors" in files
     assert inside["plugins"]["embedpipe-tokenizers"] == "0.1.0" and inside["embedpipe"] == "0.1.0"
     assert inside["libraries"]["torch"].startswith("2.13.0")
-    assert inside["configuration"]["tokenizer"] == "bert" and inside["configuration"]["opset"] == 17
+    assert inside["configuration"]["tokenizer"] == "wordpiece" and inside["configuration"]["opset"] == 17
     assert inside["validation"]["ok"] is True and inside["validation"]["min_cosine_outside_declared"] >= 0.9999
 
 

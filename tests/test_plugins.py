@@ -284,7 +284,7 @@ def test_a_third_party_resolver_wins_over_the_built_in(minilm_dir: Path) -> None
     manager = PluginManager()
     manager.load_entry_points()
     source = load_source(minilm_dir)
-    assert manager.resolve_tokenizer(source) == "bert"
+    assert manager.resolve_tokenizer(source) == "wordpiece"
     manager.register(_ClaimsEverything(), name="claims")
     assert manager.resolve_tokenizer(source) == "third-party"
 

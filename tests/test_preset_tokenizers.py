@@ -25,13 +25,14 @@ from typing import Any
 
 import onnx
 import pytest
+from embedpipe import contract
 from embedpipe.source import ModelSource
 from embedpipe.tokenparity import TokenParityReport, compare_token_ids
 from embedpipe_presets.models import PRESETS
-from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
-from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph
-from embedpipe_tokenizers.exact_unigram import build_exact_unigram_graph
+from embedpipe_tokenizers.bpe import build_exact_bpe_graph
 from embedpipe_tokenizers.families import family_tokenizer
+from embedpipe_tokenizers.unigram import build_exact_unigram_graph
+from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from tests.tokenizers.stage_checks import added_token
@@ -48,9 +49,9 @@ BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 ROBERTA_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 
 BUILDERS: dict[str, Callable[..., onnx.ModelProto]] = {
-    "bert": lambda path, n: build_exact_wordpiece_graph(path, n, with_token_type_ids=True),
-    "bpe": lambda path, n: build_exact_bpe_graph(path, n),
-    "unigram": lambda path, n: build_exact_unigram_graph(path, n),
+    contract.WORDPIECE: lambda path, n: build_exact_wordpiece_graph(path, n, with_token_type_ids=True),
+    contract.BPE: lambda path, n: build_exact_bpe_graph(path, n),
+    contract.UNIGRAM: lambda path, n: build_exact_unigram_graph(path, n),
 }
 
 
@@ -59,8 +60,7 @@ class Combination:
     """One distinct combination of real tokenizer settings shared by some presets."""
 
     name: str
-    stage: str  # the exact stage the resolver must pick
-    family: str  # the presets' ``_tokenizer_family``
+    family: str  # the presets' ``_tokenizer_family``, the resolver's pick and the exact stage's name
     lowercase: bool | None  # the normalizer's lower-casing (WordPiece only)
     max_length: int
     auto_follows_file: bool  # transformers' class runs the file's own pipeline (not XLM-R's, see docs)
@@ -184,11 +184,11 @@ def _steps(normalizer: dict[str, Any]) -> list[dict[str, Any]]:
 COMBINATIONS = {
     c.name: c
     for c in (
-        Combination("bert-base-uncased", "bert", "wordpiece", True, 512, True, bert_uncased),
-        Combination("mpnet", "bert", "wordpiece", True, 384, True, mpnet),
-        Combination("bert-multilingual-cased", "bert", "wordpiece", False, 512, True, multilingual_cased),
-        Combination("roberta", "bpe", "bpe", None, 512, True, roberta_converted),
-        Combination("xlm-roberta", "unigram", "sentencepiece", None, 512, False, xlmr_unigram),
+        Combination("bert-base-uncased", contract.WORDPIECE, True, 512, True, bert_uncased),
+        Combination("mpnet", contract.WORDPIECE, True, 384, True, mpnet),
+        Combination("bert-multilingual-cased", contract.WORDPIECE, False, 512, True, multilingual_cased),
+        Combination("roberta", contract.BPE, None, 512, True, roberta_converted),
+        Combination("xlm-roberta", contract.UNIGRAM, None, 512, False, xlmr_unigram),
     )
 }
 
@@ -257,8 +257,8 @@ def proven(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> Calla
             folder = combination.build(tmp_path_factory.mktemp(name.replace("/", "-")) / "model", corpus)
             config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
             source = ModelSource(name, folder, None, {}, config)
-            assert family_tokenizer(source) == combination.stage, name
-            graph = BUILDERS[combination.stage](folder / "tokenizer.json", combination.max_length)
+            assert family_tokenizer(source) == combination.family, name
+            graph = BUILDERS[combination.family](folder / "tokenizer.json", combination.max_length)
             library = PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_file(str(folder / "tokenizer.json")))
             definition = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
             texts = added_token_texts([t["content"] for t in definition["added_tokens"]])

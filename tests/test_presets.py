@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
 from embedpipe import ONNXPipeline, ONNXPipelineConfig
 from embedpipe.cli import main
 from embedpipe.config import resolve
@@ -26,9 +25,9 @@ from embedpipe.samples import SAMPLES
 from embedpipe.source import load_source
 from embedpipe_presets.models import PRESETS
 from embedpipe_presets.schema import check_preset
-from tests.models import FAMILIES
 
 from tests.conftest import ORACLE_EXACT_SAMPLES
+from tests.models import FAMILIES
 
 MIN_COSINE = 0.9999
 TINY_POSITIONS = 128
@@ -60,8 +59,8 @@ FAMILY_OF = {
     ("distilbert", "wordpiece"): "distilbert",
     ("mpnet", "wordpiece"): "mpnet",
     ("roberta", "bpe"): "roberta",
-    ("xlm-roberta", "sentencepiece"): "xlmr",
-    ("bert", "sentencepiece"): "bert-sentencepiece",  # Multilingual-MiniLM: a BertModel under XLM-R's tokenizer
+    ("xlm-roberta", "unigram"): "xlmr",
+    ("bert", "unigram"): "bert-sentencepiece",  # Multilingual-MiniLM: a BertModel under XLM-R's tokenizer
 }
 
 
@@ -110,7 +109,7 @@ def test_every_preset_fits_the_schema(name: str) -> None:
         (lambda s: s.update(normalize=False), "distance_metrics"),  # DOT needs unit vectors
         (lambda s: s["_source"].pop("max_seq_length"), "no source for 'max_seq_length'"),
         (lambda s: s.update(_matryoshka_dims=[256, 768]), "_matryoshka_dims"),
-        (lambda s: s.update(_tokenizer_family="sentencepiece"), "do_lower_case belongs"),
+        (lambda s: s.update(_tokenizer_family="unigram"), "do_lower_case belongs"),
         (lambda s: s.update(_architecture="nomic_bert"), "_remote_code"),
         (lambda s: s.update(_embedding_dim=70000), "_embedding_dim has an impossible value"),
     ],

@@ -23,7 +23,7 @@ from embedpipe.source import read_folder
 # The op stage each exact default stands beside: tested the same way, its declared classes forgiven.
 OP_VARIANTS = [("roberta", "roberta-op"), ("gpt2", "gpt2-op"), ("xlmr", "sentencepiece-op"), ("t5", "sentencepiece-op")]
 RESOLVED = {
-    "bert-uncased": "bert", "bert-cased": "bert", "mpnet": "bert",
+    "bert-uncased": "wordpiece", "bert-cased": "wordpiece", "mpnet": "wordpiece",
     "roberta": "bpe", "gpt2": "bpe", "xlmr": "unigram", "t5": "unigram",
 }
 MIN_COSINE = 0.9999
@@ -170,7 +170,7 @@ class _FancyPlugin:
 
     @hookimpl
     def embedpipe_register_tokenizers(self, register):  # type: ignore[no-untyped-def]
-        from embedpipe_tokenizers.bpe_op import RobertaOpTokenizer
+        from embedpipe_tokenizers.ops.bpe_op import RobertaOpTokenizer
 
         register("fancy", RobertaOpTokenizer)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.fixtures_tokenizers import MINILM_MAX_LENGTH, corpus_lines, minilm_folder
-from transformers import AutoTokenizer
-
 from embedpipe.textclasses import CLASSES, classify
 from embedpipe.tokenparity import compare_token_ids
-from embedpipe_tokenizers.bert_op import LIMITATIONS, build_bert_op_graph
+from embedpipe_tokenizers.ops.bert_op import LIMITATIONS, build_bert_op_graph
+from transformers import AutoTokenizer
+
+from tests.fixtures_tokenizers import MINILM_MAX_LENGTH, corpus_lines, minilm_folder
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import onnx
 import onnxruntime as ort
 from embedpipe import contract
 from embedpipe.runtime import open_session
-from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph
+from embedpipe_tokenizers.bpe import build_exact_bpe_graph
 from stage_checks import GPT2_TOKENIZER_CONFIG, roberta_tokenizer_config, save_tokenizer_folder
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from wordpiece_cases import Case

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from embedpipe.errors import UnsupportedModelError
 from embedpipe.runtime import open_session, run_one
-from embedpipe_tokenizers.bpe_op import build_bpe_op_graph
-from embedpipe_tokenizers.op_limits import BYTE_LEVEL_BPE
+from embedpipe_tokenizers.ops.bpe_op import build_bpe_op_graph
+from embedpipe_tokenizers.ops.op_limits import BYTE_LEVEL_BPE
 from tokenizers import Tokenizer
 
 from tests.conftest import random_unicode

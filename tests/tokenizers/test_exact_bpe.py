@@ -25,7 +25,7 @@ from bpe_cases import (
 from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.oprule import assert_op_rule
-from embedpipe_tokenizers.exact_bpe import build_exact_bpe_graph
+from embedpipe_tokenizers.bpe import build_exact_bpe_graph
 from stage_checks import added_token, assert_old_runtimes_give_reference_ids, edited_tokenizer_json
 from tokenizers import Tokenizer
 from wordpiece_cases import assert_no_mismatch, assert_words_match

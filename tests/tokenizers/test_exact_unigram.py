@@ -13,7 +13,7 @@ import pytest
 from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.oprule import assert_op_rule
-from embedpipe_tokenizers.exact_unigram import build_exact_unigram_graph
+from embedpipe_tokenizers.unigram import build_exact_unigram_graph
 from stage_checks import assert_old_runtimes_give_reference_ids, edited_tokenizer_json
 from unigram_cases import HARD, UnigramCase, random_texts, train_models
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
-from embedpipe_tokenizers.bert_op import build_bert_op_graph
-from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+from embedpipe_tokenizers.ops.bert_op import build_bert_op_graph
+from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph
 from stage_checks import added_token, edited_tokenizer_json
 from tokenizers import Tokenizer
 from wordpiece_cases import (

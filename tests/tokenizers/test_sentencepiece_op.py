@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from embedpipe.errors import UnsupportedModelError
 from embedpipe.runtime import open_session, run_one
-from embedpipe_tokenizers.op_limits import UNIGRAM
-from embedpipe_tokenizers.sentencepiece_op import build_sentencepiece_op_graph
+from embedpipe_tokenizers.ops.op_limits import UNIGRAM
+from embedpipe_tokenizers.ops.sentencepiece_op import build_sentencepiece_op_graph
 from tokenizers import Tokenizer
 
 from tests.conftest import random_unicode

@@ -16,8 +16,8 @@ import onnx
 import pytest
 from embedpipe import contract
 from embedpipe.runtime import open_session
-from embedpipe_tokenizers.exact.graph import GraphBuilder
-from embedpipe_tokenizers.exact.utf8 import NUL_SPLIT, utf8_split_op, utf8_to_code_points
+from embedpipe_tokenizers.toolkit.graph import GraphBuilder
+from embedpipe_tokenizers.toolkit.utf8 import NUL_SPLIT, utf8_split_op, utf8_to_code_points
 from onnx import TensorProto, helper
 
 from tests.tokenizers.stage_checks import assert_old_runtimes_give_reference_ids

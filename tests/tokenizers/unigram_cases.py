@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 import onnx
 import onnxruntime as ort
-from embedpipe_tokenizers.exact_unigram import build_exact_unigram_graph
+from embedpipe_tokenizers.unigram import build_exact_unigram_graph
 from onnxruntime_extensions import get_library_path
 from tokenizers import Tokenizer
 

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from embedpipe import contract
-from embedpipe_tokenizers.exact import build_exact_wordpiece_graph
+from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph
 from onnxruntime_extensions import get_library_path
 from tokenizers import Tokenizer
 

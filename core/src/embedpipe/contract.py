@@ -68,3 +68,26 @@ OP_PROFILES = (ORACLE_PROFILE, PORTABLE_PROFILE)
 DEFAULT_OP_PROFILE = ORACLE_PROFILE
 CONTRIB_DOMAIN = "com.microsoft"
 ORACLE_DOCUMENTED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})  # plus ALLOWED_EXTENSION_OPS
+
+# Tokenizer families, one name each: the name of the family's exact tokenizer stage, the presets'
+# ``_tokenizer_family``, and the key of the name Oracle's load metadata gives the family.
+WORDPIECE = "wordpiece"  # BERT's WordPiece (BERT, DistilBERT, MPNet, ...)
+BPE = "bpe"  # byte-level BPE (GPT2, RoBERTa, ...)
+UNIGRAM = "unigram"  # SentencePiece Unigram (XLM-R, T5, ...)
+TOKENIZER_FAMILIES = (WORDPIECE, BPE, UNIGRAM)
+# The first-party tokenizer stages (embedpipe-tokenizers) and the family each tokenizes: a family's
+# exact stage is named after it, "bert" is the exact WordPiece stage's earlier name (still accepted),
+# and the extension-op stages are named after their op.
+TOKENIZER_STAGE_FAMILIES = {
+    WORDPIECE: WORDPIECE,
+    "bert": WORDPIECE,
+    "bert-op": WORDPIECE,
+    BPE: BPE,
+    "gpt2-op": BPE,
+    "roberta-op": BPE,
+    UNIGRAM: UNIGRAM,
+    "sentencepiece-op": UNIGRAM,
+}
+# The "tokenizer" value of Oracle's LOAD_ONNX_MODEL metadata, in Oracle's own vocabulary, for the
+# families that write one.
+ORACLE_TOKENIZER_NAMES = {WORDPIECE: "bert"}

@@ -19,8 +19,6 @@ from embedpipe_oracle.errors import OracleSinkError
 
 SQL_ATTRIBUTE = "DATA"  # the name SQL uses: VECTOR_EMBEDDING(model USING text AS DATA)
 DISTANCE_METRICS = frozenset({"COSINE", "DOT", "EUCLIDEAN", "EUCLIDEAN_SQUARED", "MANHATTAN", "HAMMING", "JACCARD"})
-# embedpipe tokenizer plugin -> the family name Oracle's metadata uses
-_TOKENIZER_FAMILY = {"bert": "bert", "bert-op": "bert"}
 
 
 @dataclass(frozen=True)
@@ -88,8 +86,9 @@ def build_metadata(
         metadata["maxSequenceLength"] = settings["max_seq_length"]
     if pooling:
         metadata["pooling"] = str(pooling)
-    if settings.get("tokenizer") in _TOKENIZER_FAMILY:
-        metadata["tokenizer"] = _TOKENIZER_FAMILY[settings["tokenizer"]]
+    family = contract.TOKENIZER_STAGE_FAMILIES.get(settings.get("tokenizer"))
+    if family in contract.ORACLE_TOKENIZER_NAMES:
+        metadata["tokenizer"] = contract.ORACLE_TOKENIZER_NAMES[family]
     chosen_languages = languages or settings.get("languages")
     if chosen_languages:
         metadata["languages"] = [str(language) for language in chosen_languages]

@@ -6,9 +6,9 @@ with one are facts the config drops but ``show_preconfigured(include_properties=
 """
 
 # No ``from __future__ import annotations``: TypedDict must see NotRequired to compute __required_keys__.
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
-TokenizerFamily = Literal["wordpiece", "sentencepiece", "bpe"]
+from embedpipe import contract
 
 
 class DenseSpec(TypedDict):
@@ -29,7 +29,7 @@ class PresetSpec(TypedDict):
     prompts: NotRequired[dict[str, str]]  # named prompts; none of these models declares a default one
     _source: dict[str, str]
     _architecture: str  # config.json model_type
-    _tokenizer_family: TokenizerFamily
+    _tokenizer_family: str  # one of contract.TOKENIZER_FAMILIES
     _embedding_dim: int
     _dense: NotRequired[list[DenseSpec]]
     _matryoshka_dims: NotRequired[list[int]]
@@ -40,7 +40,6 @@ CONFIG_KEYS = frozenset(k for k in PresetSpec.__annotations__ if not k.startswit
 INFO_KEYS = frozenset(k for k in PresetSpec.__annotations__ if k.startswith("_"))
 REQUIRED_KEYS = PresetSpec.__required_keys__
 POOLINGS = frozenset({"mean", "cls", "max", "lasttoken"})
-TOKENIZER_FAMILIES = frozenset({"wordpiece", "sentencepiece", "bpe"})
 # Oracle's VECTOR_DISTANCE metrics that rank embeddings meaningfully; DOT and EUCLIDEAN only rank
 # like COSINE when every vector has unit length.
 UNIT_VECTOR_METRICS = ("COSINE", "DOT", "EUCLIDEAN")
@@ -72,7 +71,7 @@ def _check_shapes(name: str, spec: dict[str, Any]) -> list[str]:
         "languages": bool(spec["languages"]) and _strings(spec["languages"]) and all(c == c.lower() for c in spec["languages"]),
         "do_lower_case": isinstance(spec.get("do_lower_case", False), bool),
         "prompts": _prompts(spec.get("prompts", {})),
-        "_tokenizer_family": spec["_tokenizer_family"] in TOKENIZER_FAMILIES,
+        "_tokenizer_family": spec["_tokenizer_family"] in contract.TOKENIZER_FAMILIES,
         "_architecture": isinstance(spec["_architecture"], str) and bool(spec["_architecture"]),
         "_embedding_dim": _whole(spec["_embedding_dim"]) and 1 <= spec["_embedding_dim"] <= ORACLE_MAX_DIMENSION,
         "_dense": all(set(d) == set(DenseSpec.__annotations__) for d in spec.get("_dense", [])),
@@ -87,7 +86,7 @@ def _check_consistency(name: str, spec: dict[str, Any]) -> list[str]:
     metrics = ANY_VECTOR_METRICS + UNIT_VECTOR_METRICS[1:] if spec["normalize"] else ANY_VECTOR_METRICS
     if not spec["distance_metrics"] or not set(spec["distance_metrics"]) <= set(metrics):
         problems.append(f"{name}: distance_metrics {spec['distance_metrics']} go beyond {list(metrics)}")
-    if ("do_lower_case" in spec) != (spec["_tokenizer_family"] == "wordpiece"):
+    if ("do_lower_case" in spec) != (spec["_tokenizer_family"] == contract.WORDPIECE):
         problems.append(f"{name}: do_lower_case belongs exactly to WordPiece tokenizers")
     width = spec["_dense"][-1]["out_features"] if spec.get("_dense") else spec["_embedding_dim"]
     if width != spec["_embedding_dim"]:

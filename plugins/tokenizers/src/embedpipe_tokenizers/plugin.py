@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from embedpipe import hookimpl
+from embedpipe import contract, hookimpl
 from embedpipe.hookspecs import Register
 
 if TYPE_CHECKING:
@@ -17,13 +17,17 @@ if TYPE_CHECKING:
 
 @hookimpl
 def embedpipe_register_tokenizers(register: Register) -> None:
-    register("bert", "embedpipe_tokenizers.wordpiece:ExactWordPieceTokenizer")
-    register("bert-op", "embedpipe_tokenizers.wordpiece:BertOpTokenizer")
-    register("gpt2-op", "embedpipe_tokenizers.bpe_op:GPT2OpTokenizer")
-    register("roberta-op", "embedpipe_tokenizers.bpe_op:RobertaOpTokenizer")
-    register("sentencepiece-op", "embedpipe_tokenizers.sentencepiece_op:SentencepieceOpTokenizer")
-    register("unigram", "embedpipe_tokenizers.exact_unigram.component:ExactUnigramTokenizer")
-    register("bpe", "embedpipe_tokenizers.exact_bpe.component:ExactBpeTokenizer")
+    """Each family's exact stage under the family's name (contract.TOKENIZER_FAMILIES), the exact
+    WordPiece stage also under its earlier name, and the extension-op stages under their op's."""
+    wordpiece = "embedpipe_tokenizers.wordpiece.component:ExactWordPieceTokenizer"
+    register(contract.WORDPIECE, wordpiece)
+    register("bert", wordpiece)
+    register("bert-op", "embedpipe_tokenizers.ops.bert_op:BertOpTokenizer")
+    register(contract.BPE, "embedpipe_tokenizers.bpe.component:ExactBpeTokenizer")
+    register("gpt2-op", "embedpipe_tokenizers.ops.bpe_op:GPT2OpTokenizer")
+    register("roberta-op", "embedpipe_tokenizers.ops.bpe_op:RobertaOpTokenizer")
+    register(contract.UNIGRAM, "embedpipe_tokenizers.unigram.component:ExactUnigramTokenizer")
+    register("sentencepiece-op", "embedpipe_tokenizers.ops.sentencepiece_op:SentencepieceOpTokenizer")
 
 
 @hookimpl(trylast=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedpipe import contract
+
 from embedpipe_presets.facts import BGE_QUERY, ENGLISH, XLMR_CARD, XLMR_LANGUAGES, preset
 
 
@@ -17,7 +19,7 @@ def _bge_en(size: str, dim: int) -> dict[str, Any]:
         prompts={"query": BGE_QUERY},
         languages=ENGLISH,
         _architecture="bert",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=dim,
     )
 
@@ -35,7 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         normalize=True,
         languages=XLMR_LANGUAGES,
         _architecture="xlm-roberta",
-        _tokenizer_family="sentencepiece",
+        _tokenizer_family=contract.UNIGRAM,
         _embedding_dim=1024,
     ),
 }

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedpipe import contract
+
 from embedpipe_presets.facts import ENGLISH, PLAIN_FILES, preset
 
 
@@ -21,7 +23,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         do_lower_case=True,
         languages=ENGLISH,
         _architecture="bert",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=128,
     ),
     "ProsusAI/finbert": _plain(
@@ -29,7 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         do_lower_case=True,
         languages=ENGLISH,
         _architecture="bert",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=768,
     ),
     # DistilBERT initialised from the multilingual cased checkpoint (119,547-token cased vocabulary).
@@ -39,11 +41,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         do_lower_case=False,
         languages=["multilingual"],
         _architecture="distilbert",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=768,
     ),
     # RoBERTa's byte-level BPE; 514 positions, two of them taken by the padding offset.
     "microsoft/codebert-base": _plain(
-        "microsoft/codebert-base", languages=ENGLISH, _architecture="roberta", _tokenizer_family="bpe", _embedding_dim=768
+        "microsoft/codebert-base", languages=ENGLISH, _architecture="roberta", _tokenizer_family=contract.BPE, _embedding_dim=768
     ),
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedpipe import contract
+
 from embedpipe_presets.facts import E5_PROMPTS, ENGLISH, XLMR_CARD, XLMR_LANGUAGES, preset
 
 
@@ -27,16 +29,16 @@ def _multilingual(name: str, architecture: str, dim: int) -> dict[str, Any]:
         sources={"languages": XLMR_CARD},
         languages=XLMR_LANGUAGES,
         _architecture=architecture,
-        _tokenizer_family="sentencepiece",
+        _tokenizer_family=contract.UNIGRAM,
     )
 
 
 PRESETS: dict[str, dict[str, Any]] = {
     "intfloat/e5-small-v2": _e5(
-        "e5-small-v2", 384, do_lower_case=True, languages=ENGLISH, _architecture="bert", _tokenizer_family="wordpiece"
+        "e5-small-v2", 384, do_lower_case=True, languages=ENGLISH, _architecture="bert", _tokenizer_family=contract.WORDPIECE
     ),
     "intfloat/e5-base-v2": _e5(
-        "e5-base-v2", 768, do_lower_case=True, languages=ENGLISH, _architecture="bert", _tokenizer_family="wordpiece"
+        "e5-base-v2", 768, do_lower_case=True, languages=ENGLISH, _architecture="bert", _tokenizer_family=contract.WORDPIECE
     ),
     "intfloat/multilingual-e5-small": _multilingual("multilingual-e5-small", "bert", 384),
     "intfloat/multilingual-e5-base": _multilingual("multilingual-e5-base", "xlm-roberta", 768),

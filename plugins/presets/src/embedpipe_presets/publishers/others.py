@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedpipe import contract
+
 from embedpipe_presets.facts import BGE_QUERY, ENGLISH, preset
 
 
@@ -17,7 +19,7 @@ def _english_bert(repo: str, *, pooling: str, normalize: bool, dim: int, **facts
         normalize=normalize,
         languages=ENGLISH,
         _architecture=facts.pop("_architecture", "bert"),
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=dim,
         **facts,
     )

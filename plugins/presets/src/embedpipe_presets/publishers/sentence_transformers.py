@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedpipe import contract
+
 from embedpipe_presets.facts import ENGLISH, PARAPHRASE_LANGUAGES, XLMR_CARD, XLMR_LANGUAGES, preset
 
 _ORG = "sentence-transformers"
@@ -18,7 +20,7 @@ def _english_minilm(name: str, max_seq_length: int) -> dict[str, Any]:
         normalize=True,
         languages=ENGLISH,
         _architecture="bert",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=384,
     )
 
@@ -49,7 +51,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         normalize=True,
         languages=ENGLISH,
         _architecture="mpnet",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=768,
     ),
     # DistilBERT multilingual cased, then Dense 768 -> 512 with Tanh (2_Dense/config.json).
@@ -58,15 +60,15 @@ PRESETS: dict[str, dict[str, Any]] = {
         "distilbert",
         512,
         do_lower_case=False,
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _dense=[{"in_features": 768, "out_features": 512, "activation_function": "torch.nn.modules.activation.Tanh"}],
     ),
     f"{_ORG}/paraphrase-multilingual-mpnet-base-v2": _paraphrase(
-        "paraphrase-multilingual-mpnet-base-v2", "xlm-roberta", 768, _tokenizer_family="sentencepiece"
+        "paraphrase-multilingual-mpnet-base-v2", "xlm-roberta", 768, _tokenizer_family=contract.UNIGRAM
     ),
     # A BertModel under XLM-R's SentencePiece tokenizer (Multilingual-MiniLM).
     f"{_ORG}/paraphrase-multilingual-MiniLM-L12-v2": _paraphrase(
-        "paraphrase-multilingual-MiniLM-L12-v2", "bert", 384, _tokenizer_family="sentencepiece"
+        "paraphrase-multilingual-MiniLM-L12-v2", "bert", 384, _tokenizer_family=contract.UNIGRAM
     ),
     f"{_ORG}/stsb-xlm-r-multilingual": preset(
         f"{_ORG}/stsb-xlm-r-multilingual",
@@ -76,7 +78,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         normalize=False,
         languages=XLMR_LANGUAGES,
         _architecture="xlm-roberta",
-        _tokenizer_family="sentencepiece",
+        _tokenizer_family=contract.UNIGRAM,
         _embedding_dim=768,
     ),
 }

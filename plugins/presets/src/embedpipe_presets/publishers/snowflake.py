@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from embedpipe import contract
+
 from embedpipe_presets.facts import BGE_QUERY, ENGLISH, preset
 
 
@@ -19,7 +21,7 @@ def _arctic(name: str, dim: int, **facts: Any) -> dict[str, Any]:
         prompts={"query": BGE_QUERY},
         languages=ENGLISH,
         _architecture="bert",
-        _tokenizer_family="wordpiece",
+        _tokenizer_family=contract.WORDPIECE,
         _embedding_dim=dim,
         **facts,
     )
