@@ -96,6 +96,19 @@ class ONNXPipeline:
         self.report: ValidationReport | None = None
         self.quality: QualityReport | None = None
         self._export_report: ValidationReport | None = None  # the built-in samples' check, run once per pipeline
+        self._check_dimension()
+
+    def _check_dimension(self) -> None:
+        """Fail before any export on a post-processor chain the model's dimension rules out.
+
+        The dimension comes from config.json, so e.g. a ``truncate_dim`` wider than the embedding
+        is refused here rather than after minutes of encoder export.
+        """
+        if not 1 <= self.embedding_dim <= contract.MAX_EMBEDDING_DIM:
+            raise ExportError(
+                f"embedding dimension {self.embedding_dim} is outside Oracle's 1..{contract.MAX_EMBEDDING_DIM}",
+                "change the Dense layers",
+            )
 
     # -- building ----------------------------------------------------------------------------
     @cached_property
@@ -105,6 +118,7 @@ class ONNXPipeline:
 
     @property
     def embedding_dim(self) -> int:
+        """The vector's length: the model's hidden size through each post-processor (they refuse impossible ones)."""
         dim = self.source.hidden_size
         for post in self.components.post_processors:
             dim = post.output_dim(dim)
@@ -222,11 +236,6 @@ class ONNXPipeline:
         except onnx.checker.ValidationError as exc:
             raise ExportError(f"the composed graph is not valid ONNX: {str(exc).splitlines()[0]}", "a stage broke the contract") from exc
         assert_op_rule(model, op_profile=self.settings.op_profile)
-        if not 1 <= self.embedding_dim <= contract.MAX_EMBEDDING_DIM:
-            raise ExportError(
-                f"embedding dimension {self.embedding_dim} is outside Oracle's 1..{contract.MAX_EMBEDDING_DIM}",
-                "change the Dense layers",
-            )
 
     def settings_properties(self) -> dict[str, Any]:
         """The resolved settings as config properties, so a later `validate` can rebuild the reference.
