@@ -12,12 +12,18 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from embedpipe.samples import SAMPLES
 from embedpipe_tokenizers.toolkit.utf8 import NUL_SPLIT
 
 from tests.models import build_tiny_model
+
+if TYPE_CHECKING:
+    from embedpipe import ONNXPipeline
+
+Convert = Callable[..., tuple["ONNXPipeline", Path]]  # the ``converted`` fixture's function
 
 
 # The built-in samples the default (oracle) op profile tokenizes exactly. The one it does not (text
@@ -34,13 +40,34 @@ def minilm_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def minilm_export(minilm_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """all-MiniLM-L6-v2 converted once per session with the default settings: (pipeline, file)."""
-    from embedpipe import ONNXPipeline
+def converted(tmp_path_factory: pytest.TempPathFactory) -> Convert:
+    """``convert(folder, **settings)``: (pipeline, written file), converted once per session per model
+    folder and settings, since a conversion costs seconds (tiny models) to minutes (real ones).
 
-    pipe = ONNXPipeline(minilm_dir)
-    path = pipe.export2file("all-MiniLM-L6-v2", tmp_path_factory.mktemp("minilm"))
-    return pipe, path
+    Settings equal to the config's defaults are left out of the key, so ``op_profile="oracle"`` and
+    no op_profile share one graph. Tests share the results: they must not change the pipeline or
+    the file (copy the file first).
+    """
+    from embedpipe import ONNXPipeline, ONNXPipelineConfig
+
+    defaults = ONNXPipelineConfig()
+    done: dict[tuple[str, str], tuple[ONNXPipeline, Path]] = {}
+
+    def convert(folder: Path, **settings: object) -> tuple[ONNXPipeline, Path]:
+        chosen = {name: value for name, value in settings.items() if getattr(defaults, name) != value}
+        key = (str(folder), repr(sorted(chosen.items())))  # repr: settings may hold dicts and lists
+        if key not in done:
+            pipe = ONNXPipeline(folder, ONNXPipelineConfig(**settings))
+            done[key] = pipe, pipe.export2file(folder.name, tmp_path_factory.mktemp(folder.name))
+        return done[key]
+
+    return convert
+
+
+@pytest.fixture(scope="session")
+def minilm_export(minilm_dir: Path, converted: Convert) -> tuple[ONNXPipeline, Path]:
+    """all-MiniLM-L6-v2 converted with the default settings: (pipeline, file)."""
+    return converted(minilm_dir)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from embedpipe.samples import SAMPLES
 from embedpipe.validate import compare
 from sentence_transformers import SentenceTransformer
 
-from tests.conftest import ORACLE_EXACT_SAMPLES
+from tests.conftest import ORACLE_EXACT_SAMPLES, Convert
 
 MIN_COSINE = 0.9999
 # Rows are compared with sentence-transformers too, so the samples the default profile reads exactly;
@@ -39,9 +39,8 @@ def _run_batches(session, texts: list[str], size: int) -> np.ndarray:  # type: i
 
 
 @pytest.fixture(scope="module")
-def minilm_batched(minilm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pipe = ONNXPipeline(minilm_dir, ONNXPipelineConfig(batch=True))
-    return pipe.export2file("minilm_batched", tmp_path_factory.mktemp("batched"))
+def minilm_batched(minilm_dir: Path, converted: Convert) -> Path:
+    return converted(minilm_dir, batch=True)[1]
 
 
 def test_batched_graph_takes_a_batch_of_strings(minilm_batched: Path) -> None:
@@ -107,22 +106,22 @@ def test_chunks_of_one_string_compute_each_row_as_the_single_string_graph(tiny_m
     np.testing.assert_allclose(_run_batches(batched, texts, 64), single, atol=1e-6)
 
 
-def test_int8_batches_run_one_string_at_a_time_and_equal_the_int8_graph(minilm_dir: Path) -> None:
+def test_int8_batches_run_one_string_at_a_time_and_equal_the_int8_graph(minilm_dir: Path, converted: Convert) -> None:
     """Dynamic quantization scales what runs together: a chunk of one keeps each row its own.
 
     On the real model, because a body that ONNX Runtime fuses differently from the single-string
     graph (no SkipLayerNormalization without shapes) was measured 0.009 apart under INT8.
     """
-    single = np.asarray(embed(open_session(ONNXPipeline(minilm_dir, ONNXPipelineConfig(quantize_model=True, validate=False)).build()), MIXED))
+    single = np.asarray(embed(open_session(converted(minilm_dir, quantize_model=True)[1]), MIXED))
     pipe = ONNXPipeline(minilm_dir, ONNXPipelineConfig(quantize_model=True, batch=True, validate=False))
     assert pipe.settings.batch_chunk == 1
     np.testing.assert_allclose(_run_batches(open_session(pipe.build()), MIXED, 64), single, atol=1e-6)
 
 
-def test_fp16_batches_stay_within_float16_rounding_of_the_fp16_graph(minilm_dir: Path) -> None:
+def test_fp16_batches_stay_within_float16_rounding_of_the_fp16_graph(minilm_dir: Path, converted: Convert) -> None:
     """Not identical: ONNX Runtime's highest level removes Cast nodes in the main graph, none inside a
     Loop body (measured 3.7e-4 apart even in chunks of one; 0.0 up to the extended level)."""
-    single = np.asarray(embed(open_session(ONNXPipeline(minilm_dir, ONNXPipelineConfig(use_float16=True, validate=False)).build()), MIXED))
+    single = np.asarray(embed(open_session(converted(minilm_dir, use_float16=True)[1]), MIXED))
     rows = _run_batches(open_session(ONNXPipeline(minilm_dir, ONNXPipelineConfig(use_float16=True, batch=True, validate=False)).build()), MIXED, 64)
     np.testing.assert_allclose(rows, single, atol=1e-3)
     cosines = (rows * single).sum(axis=1) / np.linalg.norm(rows, axis=1) / np.linalg.norm(single, axis=1)

@@ -12,15 +12,17 @@ from embedpipe import ONNXPipeline, ONNXPipelineConfig
 from embedpipe.cli import main
 from embedpipe.contract import MANIFEST_KEY
 
+from tests.conftest import Convert
+
 
 def _export(folder: Path, out: Path) -> Path:
     return ONNXPipeline(folder, ONNXPipelineConfig()).export2file("tiny", out)
 
 
-def test_manifest_records_inputs_versions_configuration_and_validation(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_manifest_records_inputs_versions_configuration_and_validation(tiny_model, converted: Convert) -> None:  # type: ignore[no-untyped-def]
     folder = tiny_model("bert-uncased")
-    path = _export(folder, tmp_path)
-    beside = json.loads((tmp_path / "tiny.manifest.json").read_text(encoding="utf-8"))
+    _, path = converted(folder)
+    beside = json.loads(path.with_name(f"{path.stem}.manifest.json").read_text(encoding="utf-8"))
     inside = json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}[MANIFEST_KEY])
     assert beside == inside
     files = {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
@@ -53,8 +55,8 @@ def _manifest(path: Path) -> dict:
     return json.loads({p.key: p.value for p in onnx.load(str(path)).metadata_props}[MANIFEST_KEY])
 
 
-def test_inspect_shows_the_manifest(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = _export(tiny_model("bert-uncased"), tmp_path)
+def test_inspect_shows_the_manifest(tiny_model, converted: Convert) -> None:  # type: ignore[no-untyped-def]
+    _, path = converted(tiny_model("bert-uncased"))
     result = CliRunner().invoke(main, ["inspect", str(path), "--json"])
     assert result.exit_code == 0, result.stderr
     info = json.loads(result.stdout)

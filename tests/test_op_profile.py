@@ -21,7 +21,7 @@ from embedpipe.oprule import check_op_rule, undocumented_ops
 from embedpipe.runtime import embed, open_session
 from embedpipe.tokenparity import compare_token_ids
 
-from tests.conftest import random_unicode
+from tests.conftest import Convert, random_unicode
 
 FAMILIES = ("bert-uncased", "bert-cased", "mpnet", "roberta", "gpt2", "xlmr", "t5")
 PROFILES = contract.OP_PROFILES
@@ -59,9 +59,8 @@ def test_every_family_gives_hugging_face_ids_in_both_profiles(tiny_model, family
 
 
 @pytest.fixture(scope="module")
-def exports(tiny_model, tmp_path_factory):  # type: ignore[no-untyped-def]
-    """One tiny BERT export per (profile, feature), built on first use: (pipeline, file)."""
-    done: dict[tuple[str, str], tuple[ONNXPipeline, Path]] = {}
+def exports(tiny_model, converted: Convert):  # type: ignore[no-untyped-def]
+    """One tiny BERT export per (profile, feature), from the session's conversions: (pipeline, file)."""
     features: dict[str, dict[str, object]] = {
         "plain": {},
         "int8": {"quantize_model": True},
@@ -73,11 +72,7 @@ def exports(tiny_model, tmp_path_factory):  # type: ignore[no-untyped-def]
     }
 
     def export(profile: str, feature: str) -> tuple[ONNXPipeline, Path]:
-        if (profile, feature) not in done:
-            pipe = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(op_profile=profile, **features[feature]))
-            out = tmp_path_factory.mktemp(f"{profile}-{feature}")
-            done[profile, feature] = (pipe, pipe.export2file(f"tiny_{feature}", out))
-        return done[profile, feature]
+        return converted(tiny_model("bert-uncased"), op_profile=profile, **features[feature])
 
     return export
 
@@ -114,7 +109,7 @@ def test_every_feature_exports_in_the_portable_profile_and_agrees_with_oracle(ex
 def test_a_portable_rebuild_is_byte_identical(exports, tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, first = exports("portable", "plain")
     again = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(op_profile="portable"))
-    second = again.export2file("tiny_plain", tmp_path)
+    second = again.export2file(first.stem, tmp_path)
     assert first.read_bytes() == second.read_bytes()
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-
 from embedpipe import ONNXPipeline, ONNXPipelineConfig, contract
 from embedpipe.errors import ConfigError
 from embedpipe.oprule import check_op_rule
@@ -20,7 +19,7 @@ from embedpipe.plugins import get_plugin_manager
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
 
-from tests.conftest import ORACLE_EXACT_SAMPLES
+from tests.conftest import ORACLE_EXACT_SAMPLES, Convert
 
 MIN_COSINE = 0.9999
 DIM = 16
@@ -103,9 +102,8 @@ def test_the_truncate_dim_property_and_cli_flag_build_the_same_chain(tiny_model,
     import json
 
     from click.testing import CliRunner
-    from sentence_transformers import SentenceTransformer
-
     from embedpipe.cli import main
+    from sentence_transformers import SentenceTransformer
 
     folder = tiny_model("bert-uncased")
     pipe = ONNXPipeline(folder, ONNXPipelineConfig(truncate_dim=8))
@@ -122,9 +120,9 @@ def test_the_truncate_dim_property_and_cli_flag_build_the_same_chain(tiny_model,
 
 
 @pytest.mark.compat
-def test_truncated_graph_runs_alike_in_oracles_runtimes(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_graph_runs_alike_in_oracles_runtimes(tiny_model, converted: Convert) -> None:  # type: ignore[no-untyped-def]
     from embedpipe.compat import check_compat
 
-    path = ONNXPipeline(tiny_model("bert-uncased"), ONNXPipelineConfig(truncate_dim=8)).export2file("truncated", tmp_path)
+    _, path = converted(tiny_model("bert-uncased"), truncate_dim=8)
     report = check_compat(path, list(SAMPLES))
     assert report.ok, report.table()
