@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import Convert
 
-def _export(minilm_dir: Path, folder: Path, **properties: object):  # type: ignore[no-untyped-def]
-    from embedpipe import ONNXPipeline, ONNXPipelineConfig
-
-    pipe = ONNXPipeline(minilm_dir, ONNXPipelineConfig(**properties))
-    return pipe, pipe.export2file("minilm", folder)
+if TYPE_CHECKING:
+    from embedpipe import ONNXPipeline
 
 
 @pytest.fixture(scope="session")
-def minilm_int8(minilm_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def minilm_int8(minilm_dir: Path, converted: Convert) -> tuple[ONNXPipeline, Path]:
     """(pipeline, file) of the INT8 export with the default options."""
-    return _export(minilm_dir, tmp_path_factory.mktemp("int8"), quantize_model=True)
+    return converted(minilm_dir, quantize_model=True)
 
 
 @pytest.fixture(scope="session")
-def minilm_fp16(minilm_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def minilm_fp16(minilm_dir: Path, converted: Convert) -> tuple[ONNXPipeline, Path]:
     """(pipeline, file) of the FP16 export with the default options."""
-    return _export(minilm_dir, tmp_path_factory.mktemp("fp16"), use_float16=True)
+    return converted(minilm_dir, use_float16=True)
 
 
 @pytest.fixture(scope="session")
