@@ -21,15 +21,18 @@ from embedpipe_tokenizers.toolkit.utf8 import NUL_SPLIT
 from tests.models import build_tiny_model
 
 if TYPE_CHECKING:
+    import numpy as np
+    import onnx
     from embedpipe import ONNXPipeline
+    from embedpipe.plugins import PluginManager
 
 Convert = Callable[..., tuple["ONNXPipeline", Path]]  # the ``converted`` fixture's function
 
 
 # The built-in samples the default (oracle) op profile tokenizes exactly. The one it does not (text
 # after a NUL, which the profile's GPT2Tokenizer split never reads) is its declared limitation, tested
-# as such in tests/tokenizers/test_utf8.py and tests/test_conversion.py; the portable profile's
-# vectors are checked on every sample in tests/test_op_profile.py.
+# as such in tests/tokenizers/test_utf8.py and tests/core/test_conversion.py; the portable profile's
+# vectors are checked on every sample in tests/core/test_op_profile.py.
 ORACLE_EXACT_SAMPLES = tuple(s for s in SAMPLES if not NUL_SPLIT.matches(s))
 
 @pytest.fixture(scope="session")
@@ -159,3 +162,43 @@ def op_parity():
         return report, undeclared
 
     return check
+
+
+# Shared by the first-party plugin tests (tests/pooling, tests/postprocess, tests/sinks, ...): run a
+# float stage, load the installed plugins.
+
+
+@pytest.fixture
+def run_stage() -> Callable[..., np.ndarray]:
+    """Run a float-in, float-out stage in plain ONNX Runtime and return its only output."""
+    import onnxruntime as ort
+    from embedpipe import contract
+
+    def run(model: onnx.ModelProto, **feeds: np.ndarray) -> np.ndarray:
+        assert model.ir_version == contract.DEFAULT_IR_VERSION
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        (output,) = session.run(None, feeds)
+        return output
+
+    return run
+
+
+@pytest.fixture
+def installed_plugins(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], PluginManager]:
+    """Check that ``entry_point`` is published by ``distribution`` and load every plugin the normal way."""
+    import importlib.metadata
+
+    from embedpipe.plugins import LOAD_ENV, PluginManager
+
+    def load(entry_point: str, distribution: str) -> PluginManager:
+        published = {ep.name: ep for ep in importlib.metadata.entry_points(group="embedpipe")}
+        assert entry_point in published, f"no embedpipe entry point {entry_point!r}; is {distribution} installed?"
+        assert published[entry_point].dist is not None
+        assert published[entry_point].dist.name == distribution
+        monkeypatch.delenv(LOAD_ENV, raising=False)
+        manager = PluginManager()
+        manager.load_entry_points()
+        assert entry_point not in [failure.name for failure in manager.failures]
+        return manager
+
+    return load

@@ -37,7 +37,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 
 from tests.tokenizers.stage_checks import added_token
 
-CORPUS = pathlib.Path(__file__).parent / "data" / "real_text.txt"
+CORPUS = pathlib.Path(__file__).parents[1] / "data" / "real_text.txt"
 
 # sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of the public tokenizer.json files,
 # as vendored by github.com/discourse/discourse_ai-tokenizers at commit e41ccaf

@@ -18,7 +18,7 @@ from embedpipe.source import load_source
 
 ONLY_MINE = "my-org/only-in-my-manager"
 GLOBAL_PRESET = "BAAI/bge-small-en-v1.5"  # registered by embedpipe-presets, which the given manager lacks
-CORE = Path(__file__).resolve().parent.parent / "core" / "src" / "embedpipe"
+CORE = Path(__file__).resolve().parents[2] / "core" / "src" / "embedpipe"
 
 
 class _MyPreset:

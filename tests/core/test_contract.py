@@ -17,7 +17,7 @@ from embedpipe import contract
 from embedpipe.components import Quantizer
 from embedpipe.plugins import get_plugin_manager
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 CONTRACT = ROOT / "core" / "src" / "embedpipe" / "contract.py"
 SHARED = {
     contract.TOKENIZER_STAGE,

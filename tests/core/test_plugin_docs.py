@@ -24,7 +24,7 @@ from sentence_transformers import SentenceTransformer
 from embedpipe import contract, hookspecs, stagekit
 from embedpipe.runtime import open_session
 
-GUIDE = Path(__file__).parents[1] / "docs" / "plugins.md"
+GUIDE = Path(__file__).parents[2] / "docs" / "plugins.md"
 FILE_BLOCK = re.compile(r"```(?:toml|python)\n# file: (\S+)\n(.*?)```", re.DOTALL)
 EXAMPLES = ("embedpipe-min-pooling", "embedpipe-signed-power")
 POWER = 0.5
