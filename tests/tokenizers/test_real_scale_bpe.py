@@ -12,11 +12,11 @@ import pathlib
 import random
 
 import pytest
-from bpe_cases import BpeCase, piece_texts, random_texts, sweep_code_points
+from bpe_cases import BpeCase, piece_texts, random_texts
 from embedpipe import contract
 from realscale_bpe import gpt2_folder, roberta_folder
+from stage_cases import CODE_POINTS, assert_no_mismatch, assert_words_match, code_point_sample
 from stage_checks import assert_old_runtimes_give_reference_ids
-from wordpiece_cases import assert_no_mismatch, assert_words_match
 
 MAX_LENGTH = 512
 # One graph per vocabulary, each profile once: the code-point path is the profile's, the merges the
@@ -76,14 +76,14 @@ def test_real_text_lines(real: BpeCase, corpus: list[str]) -> None:
 
 
 def test_every_code_point_alone(real: BpeCase) -> None:
-    assert_no_mismatch(real, [chr(cp) for cp in sweep_code_points(False)])
+    assert_no_mismatch(real, [chr(cp) for cp in code_point_sample()])
 
 
 def test_every_code_point_inside_a_word(real_cases: dict[tuple[str, str], BpeCase]) -> None:
     """All 1,112,064 code points between letters, "ab" + c + "cd", on GPT2's vocabulary (the code-point
     path of each profile is swept whole in test_utf8.py and by the tiny tokenizers' tests)."""
-    real = real_cases["gpt2", contract.ORACLE_PROFILE]
-    assert_words_match(real, ["ab" + chr(cp) + "cd" for cp in sweep_code_points(True)], (MAX_LENGTH - 2) // 12)
+    real = real_cases["gpt2", contract.ORACLE_PROFILE].untruncated()
+    assert_words_match(real, ["ab" + chr(cp) + "cd" for cp in CODE_POINTS], 2000)
 
 
 def test_random_unicode_and_vocabulary_pieces(real: BpeCase) -> None:

@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 from embedpipe.oprule import assert_op_rule
 from realscale_unigram import VOCAB_SIZE, build_realscale_xlmr
+from stage_cases import CODE_POINTS, UNTRUNCATED, assert_each_alone, assert_no_mismatch
 from stage_checks import assert_old_runtimes_give_reference_ids
 from unigram_cases import HARD, UnigramCase, random_texts
 
 REAL_TEXT = pathlib.Path(__file__).resolve().parents[1] / "data" / "real_text.txt"
 PROFILES = ["oracle", "portable"]
-UNTRUNCATED = 10**7  # one graph per profile serves every set, code points joined by "<s>" included
-CODE_POINTS = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
 LENGTH = 100_000
 WIDTH = 512  # ids carried out of the old runtimes per text
 RNG_RUNS = random.Random(7)
@@ -53,7 +52,8 @@ def realscale_folder(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def realscale_cases(realscale_folder: pathlib.Path) -> dict[str, UnigramCase]:
-    """One graph per profile, built on first use and kept for the session."""
+    """One graph per profile, untruncated so that it serves every set (code points joined by "<s>"
+    included), built on first use and kept for the session."""
     return {p: UnigramCase(f"xlmr-250k-{p}", realscale_folder, UNTRUNCATED, op_profile=p) for p in PROFILES}
 
 
@@ -65,8 +65,7 @@ def case(request: pytest.FixtureRequest, realscale_cases: dict[str, UnigramCase]
 def _assert_same(case: UnigramCase, texts: list[str]) -> None:
     if case.op_profile == "oracle":
         texts = [t.replace("\x00", "") for t in texts]
-    bad = case.mismatches(texts)
-    assert not bad, f"{len(bad)} of {len(texts)} differ, first: {bad[0][0][:200]!r}: {bad[0][1][:30]} != {bad[0][2][:30]}"
+    assert_no_mismatch(case, texts)
 
 
 def test_the_vocabulary_has_xlmr_shape(realscale_cases: dict[str, UnigramCase]) -> None:
@@ -98,8 +97,7 @@ def test_random_unicode_strings(case: UnigramCase) -> None:
 def test_every_code_point_alone(case: UnigramCase) -> None:
     """Each code point once, 4,000 per text between "<s>" (Hugging Face normalizes and splits the
     text between added tokens apart, so each stays alone)."""
-    texts = [chr(cp) for cp in CODE_POINTS]
-    _assert_same(case, ["<s>".join(texts[i : i + 4000]) for i in range(0, len(texts), 4000)])
+    assert_each_alone(case, [chr(cp) for cp in CODE_POINTS if cp or case.op_profile != "oracle"], 4000)
 
 
 def test_long_documents_and_runs(case: UnigramCase) -> None:

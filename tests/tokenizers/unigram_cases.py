@@ -11,75 +11,66 @@ import json
 import pathlib
 import random
 import shutil
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
-import numpy as np
 import onnx
-import onnxruntime as ort
+from embedpipe import contract
 from embedpipe_tokenizers.unigram import build_exact_unigram_graph
-from onnxruntime_extensions import get_library_path
-from tokenizers import Tokenizer
+from stage_cases import StageCase
 
 
 @dataclass
-class UnigramCase:
-    name: str
-    folder: pathlib.Path
-    max_length: int
-    op_profile: str = "portable"
+class UnigramCase(StageCase):
+    """A SentencePiece-Unigram tokenizer under test for the exact Unigram stage."""
 
-    @property
-    def tokenizer_json(self) -> pathlib.Path:
-        return self.folder / "tokenizer.json"
+    family: ClassVar[str] = contract.UNIGRAM
 
-    @cached_property
-    def model(self) -> onnx.ModelProto:
-        return build_exact_unigram_graph(self.tokenizer_json, self.max_length, op_profile=self.op_profile)
-
-    @cached_property
-    def session(self) -> ort.InferenceSession:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.register_custom_ops_library(get_library_path())  # the oracle profile's GPT2Tokenizer
-        return ort.InferenceSession(self.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-    @cached_property
-    def reference(self) -> Tokenizer:
-        tok = Tokenizer.from_file(str(self.tokenizer_json))
-        tok.no_padding()
-        tok.enable_truncation(self.max_length)
-        return tok
+    def build(self) -> onnx.ModelProto:
+        return build_exact_unigram_graph(self.tokenizer_json, self.max_length, with_token_type_ids=self.with_token_type_ids, op_profile=self.op_profile, **self.options)
 
     @cached_property
     def pieces(self) -> list[str]:
         vocab = json.loads(self.tokenizer_json.read_text(encoding="utf-8"))["model"]["vocab"]
         return [piece for piece, _ in vocab]
 
-    def run(self, text: str) -> dict[str, list[int]]:
-        outputs = self.session.run(None, {"input": np.array([text], dtype=object)})
-        return {o.name: v.reshape(-1).tolist() for o, v in zip(self.session.get_outputs(), outputs)}
+    def random_texts(self, count: int, seed: int) -> list[str]:
+        """Up to 60 items each, and one text in fifty of up to 5,000 items."""
+        return random_texts(self, count, seed) + random_texts(self, count // 50, seed + 1, max_length=5000)
 
-    def ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """The graph's input_ids per text (two threads: ONNX Runtime releases the GIL while running)."""
+    def piece_texts(self, count: int, seed: int) -> list[str]:
+        """Vocabulary pieces run together, their "▁" a space or nothing."""
+        rng = random.Random(seed)
+        return [
+            "".join(rng.choice(self.pieces).replace("\u2581", rng.choice([" ", ""])) for _ in range(rng.randint(1, 12)))
+            for _ in range(count)
+        ]
 
-        def some(part: Sequence[str]) -> list[list[int]]:
-            run = self.session.run
-            return [run(["input_ids"], {"input": np.array([text], dtype=object)})[0][0].tolist() for text in part]
+    def truncation_texts(self) -> list[str]:
+        rng = random.Random(4)
+        body = self.max_length - len(self.reference.encode("").ids)
+        words = [p.replace("\u2581", "") for p in self.pieces if p.startswith("\u2581") and len(p) > 2][:400]
+        texts = []
+        for extra in range(-3, 4):
+            texts.append(" ".join(rng.choice(words) for _ in range(body + extra)))
+            texts += [" ".join(["ab"] * (body + extra)), "x" * (body + extra), "<mask>" * (body + extra)]
+        return texts
 
-        half = (len(texts) + 1) // 2
-        with ThreadPoolExecutor(2) as pool:
-            first, second = pool.submit(some, texts[:half]), pool.submit(some, texts[half:])
-            return first.result() + second.result()
-
-    def reference_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.reference.encode_batch(list(texts), add_special_tokens=True)]
-
-    def mismatches(self, texts: Sequence[str]) -> list[tuple[str, list[int], list[int]]]:
-        return [(t, got, want) for t, got, want in zip(texts, self.ids(texts), self.reference_ids(texts)) if got != want]
+    def long_texts(self, corpus: Sequence[str]) -> list[str]:
+        """Long documents and runs, and words of tens of thousands of characters, summed from the
+        word's start in the library's order: the vocabulary's characters at random, its pieces run
+        together, and random Unicode (almost no spaces)."""
+        rng = random.Random(5)
+        document = " ".join(corpus)
+        texts = [document[:20000], document[-50000:], "".join(rng.choice("abcdefghij") for _ in range(20000)), "a" * 20000]
+        texts += ["<mask>" * 3000, "\xa0".join(corpus)[:20000], "\u0301" * 5000, " " * 20000 + "x"]
+        chars = sorted({ch for piece in self.pieces for ch in piece if ch != "\u2581"})
+        pieces = [p.replace("\u2581", "") for p in self.pieces if p.replace("\u2581", "")]
+        runs = "".join(rng.choice(pieces) for _ in range(6000))[:20000]
+        unicode_ = "".join(chr(rng.choice([rng.randint(0, 0xD7FF), rng.randint(0xE000, 0x10FFFF)])) for _ in range(50000))
+        return texts + ["".join(rng.choice(chars) for _ in range(20000)), runs, unicode_, "x" + runs + " " + unicode_[:5000]]
 
 
 def train_models(root: pathlib.Path, corpus_file: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -154,3 +145,31 @@ def random_texts(case: UnigramCase, count: int, seed: int, max_length: int = 60)
         return "".join(parts)
 
     return [one() for _ in range(count)]
+
+
+def _set(path: str, value: object) -> Callable[[dict], None]:
+    """An edit setting the dotted ``path`` of tokenizer.json to ``value``."""
+
+    def edit(config: dict) -> None:
+        *parents, last = path.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return edit
+
+
+# tokenizer.json edits the exact Unigram stage must refuse, each in one line.
+UNSUPPORTED = {
+    "byte-fallback": _set("model.byte_fallback", True),
+    "bpe-model": _set("model.type", "BPE"),
+    "prepend-first": _set(
+        "pre_tokenizer", {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}
+    ),
+    "lowercase": _set("normalizer", {"type": "Lowercase"}),
+    "whitespace-only": _set("pre_tokenizer", {"type": "WhitespaceSplit"}),
+    "no-unk": _set("model.unk_id", None),
+    "single-word-token": lambda c: c["added_tokens"][-1].update(single_word=True),
+    "normalized-token": lambda c: c["added_tokens"][-1].update(normalized=True),
+}

@@ -1,30 +1,20 @@
-"""A tokenizer under test for the exact WordPiece graph, and the comparison with Hugging Face.
-
-Every reference comes from Hugging Face (``tokenizers.Tokenizer.from_file`` with truncation, or
-``transformers.AutoTokenizer``), never from the graph under test.
-"""
+"""WordPiece tokenizers under test for the exact WordPiece stage, and the texts that stress it."""
 
 from __future__ import annotations
 
 import json
-import os
-import pathlib
 import random
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar
 
-import numpy as np
 import onnx
-import onnxruntime as ort
 from embedpipe import contract
 from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph
-from onnxruntime_extensions import get_library_path
+from stage_cases import StageCase
+from stage_checks import added_token
 from tokenizers import Tokenizer
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 
 WHITESPACE = [
     " ",
@@ -91,141 +81,77 @@ MARKS = [
 
 
 @dataclass
-class Case:
-    """One tokenizer under test: its folder, the graph built from it, and the Hugging Face reference."""
+class WordPieceCase(StageCase):
+    """A WordPiece tokenizer under test; ``do_lower_case`` overrides its normalizer's when not None."""
 
-    name: str
-    folder: pathlib.Path
-    max_length: int
-    with_token_type_ids: bool
+    with_token_type_ids: bool = True
     do_lower_case: bool | None = None
-    op_profile: str = contract.PORTABLE_PROFILE
 
-    @property
-    def tokenizer_json(self) -> pathlib.Path:
-        return self.folder / "tokenizer.json"
+    family: ClassVar[str] = contract.WORDPIECE
 
-    @cached_property
-    def model(self) -> onnx.ModelProto:
+    def build(self) -> onnx.ModelProto:
         return build_exact_wordpiece_graph(
             self.tokenizer_json,
             self.max_length,
             with_token_type_ids=self.with_token_type_ids,
             do_lower_case=self.do_lower_case,
             op_profile=self.op_profile,
+            **self.options,
         )
 
     @cached_property
-    def session(self) -> ort.InferenceSession:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if self.op_profile == contract.ORACLE_PROFILE:
-            options.register_custom_ops_library(get_library_path())
-        return ort.InferenceSession(self.model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-    @cached_property
     def reference(self) -> Tokenizer:
-        """tokenizer.json as Hugging Face loads it, truncating to max_length (and never padding)."""
-        tok = Tokenizer.from_file(str(self.tokenizer_json))
+        tok = super().reference
         if self.do_lower_case is not None:
             config = json.loads(tok.to_str())
             config["normalizer"]["lowercase"] = self.do_lower_case
             tok = Tokenizer.from_str(json.dumps(config))
-        tok.no_padding()
-        tok.enable_truncation(self.max_length)
         return tok
 
-    def run(self, text: str) -> dict[str, list[int]]:
-        outputs = self.session.run(None, {"input": np.array([text], dtype=object)})
-        return {o.name: v.reshape(-1).tolist() for o, v in zip(self.session.get_outputs(), outputs)}
+    def random_texts(self, count: int, seed: int) -> list[str]:
+        return random_texts(self, count, seed)
 
-    def ids(self, texts: Sequence[str]) -> list[list[int]]:
-        """The graph's tokens per text: input_ids where the attention mask is 1 (a text with no token
-        gets one masked pad, which is no token); two threads, ONNX Runtime releases the GIL while running."""
+    def piece_texts(self, count: int, seed: int) -> list[str]:
+        return piece_texts(self, count, seed)
 
-        def some(part: Sequence[str]) -> list[list[int]]:
-            run, out = self.session.run, []
-            for text in part:
-                ids, mask = run(["input_ids", "attention_mask"], {"input": np.array([text], dtype=object)})
-                out.append(ids[0][mask[0] == 1].tolist())
-            return out
+    def truncation_texts(self) -> list[str]:
+        """Bodies of max_length - 3 .. max_length + 3 tokens around the cut: one-token words, a word cut
+        into pieces across the edge, a special token at the edge, an unknown word at the edge."""
+        counter = Tokenizer.from_str(self.reference.to_str())
+        counter.no_truncation()
+        letters = [w for w in vocab_words(self) if w.isalpha() and w.isascii()]
+        words = [w for w in letters if len(counter.encode(w, add_special_tokens=False).ids) == 1]
+        long_word = max(letters, key=len) * 3
+        special = self.added_contents[-1]
+        added = len(counter.encode("").ids)
+        texts = []
+        for body in range(self.max_length - added - 3, self.max_length - added + 4):
+            one = " ".join(words[i % len(words)] for i in range(body))
+            assert len(counter.encode(one, add_special_tokens=False).ids) == body
+            middle = len(one) // 2
+            texts += [one, one + " " + long_word, one[:middle] + " " + long_word + " " + one[middle:]]
+            texts += [one + special, one + " " + special + " x", one + " \u2603\u2603"]
+        return texts
 
-        half = (len(texts) + 1) // 2
-        with ThreadPoolExecutor(2) as pool:
-            first, second = pool.submit(some, texts[:half]), pool.submit(some, texts[half:])
-            return first.result() + second.result()
-
-    def reference_ids(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.reference.encode_batch(list(texts))]
-
-
-def mismatches(
-    case: Case, texts: Sequence[str], reference: Callable[[Sequence[str]], list[list[int]]] | None = None, chunk: int = 20000
-) -> list[tuple[str, list[int], list[int]]]:
-    """(text, graph ids, reference ids) for every text where the two differ."""
-    reference = reference or case.reference_ids
-    bad: list[tuple[str, list[int], list[int]]] = []
-    for start in range(0, len(texts), chunk):
-        part = list(texts[start : start + chunk])
-        for text, got, want in zip(part, case.ids(part), reference(part)):
-            if got != want:
-                bad.append((text, got, want))
-    return bad
+    def long_texts(self, corpus: Sequence[str]) -> list[str]:
+        rng = random.Random(3)
+        document = " ".join(rng.choice(corpus) for _ in range(400))[:20000]
+        word = "".join(rng.choice("abcdefghij") for _ in range(20000))
+        return [document, word, "a" * 20000, " ".join(["x" * 150] * 130)[:20000], "\u00e9" * 20000, "\u4e2d" * 20000, " " * 20000]
 
 
-def describe(case: Case, bad: Sequence[tuple[str, list[int], list[int]]], total: int, what: str = "texts") -> str:
-    """The failure message: how many differ, then the first ones with both id lists."""
-    shown = "\n".join(f"  {t[:80]!r}\n    graph: {g[:40]}\n    hf:    {w[:40]}" for t, g, w in bad[:5])
-    return f"{case.name}: {len(bad)} of {total} {what} differ from Hugging Face, first ones:\n{shown}"
-
-
-def assert_no_mismatch(case: Case, texts: Sequence[str], **kwargs: object) -> None:
-    bad = mismatches(case, texts, **kwargs)  # type: ignore[arg-type]
-    assert not bad, describe(case, bad, len(texts))
-
-
-def assert_words_match(case: Case, words: Sequence[str], per_text: int) -> None:
-    """Compare ``words`` with Hugging Face ``per_text`` at a time, joined by spaces (the graph takes
-    one string per call, so batching words is what keeps a sweep over every code point fast).
-
-    Every word must reach the comparison, so a text whose reference ids fill ``max_length`` fails
-    the test. When texts differ, their words are compared one by one too, so the message names the
-    smallest failing inputs.
-    """
-    groups = {" ".join(words[i : i + per_text]): words[i : i + per_text] for i in range(0, len(words), per_text)}
-
-    def reference(texts: Sequence[str]) -> list[list[int]]:
-        ids = case.reference_ids(texts)
-        full = [t for t, i in zip(texts, ids) if len(i) >= case.max_length]
-        assert not full, f"{case.name}: {len(full)} texts of {per_text} words reach max_length, first {full[0][:80]!r}"
-        return ids
-
-    texts = list(groups)
-    bad = mismatches(case, texts, reference=reference)
-    if bad:
-        suspects = [w for text, _, _ in bad[:100] for w in groups[text]]
-        alone = mismatches(case, suspects)
-        on_their_own = describe(case, alone, len(suspects), "words of those texts, alone,")
-        raise AssertionError(f"{describe(case, bad, len(texts))}\n{on_their_own}")
-
-
-def vocab_words(case: Case) -> list[str]:
+def vocab_words(case: WordPieceCase) -> list[str]:
     vocab = json.loads(case.tokenizer_json.read_text(encoding="utf-8"))["model"]["vocab"]
     return sorted(w for w in vocab if w.strip())
 
 
-def added_contents(case: Case) -> list[str]:
-    return [t["content"] for t in json.loads(case.tokenizer_json.read_text(encoding="utf-8"))["added_tokens"]]
-
-
-def random_texts(case: Case, count: int, seed: int, long_share: float = 0.0, longest: int = 5000) -> list[str]:
+def random_texts(case: WordPieceCase, count: int, seed: int, long_share: float = 0.0, longest: int = 5000) -> list[str]:
     """Seeded random Unicode: every plane, scripts, marks, whitespace, controls, specials, pieces.
     0 to 39 of those items each; a ``long_share`` of the texts instead has a length in characters
     spread uniformly over 0..``longest``."""
     rng = random.Random(seed)
     pieces = vocab_words(case)
-    specials = added_contents(case)
+    specials = case.added_contents
     pools = [
         lambda: chr(rng.randrange(0x20, 0x7F)),
         lambda: chr(rng.randrange(0xA0, 0x250)),
@@ -252,12 +178,12 @@ def random_texts(case: Case, count: int, seed: int, long_share: float = 0.0, lon
     return [text() for _ in range(count)]
 
 
-def piece_texts(case: Case, count: int, seed: int) -> list[str]:
+def piece_texts(case: WordPieceCase, count: int, seed: int) -> list[str]:
     """Texts built from vocabulary pieces, then disturbed: case, accents, NBSP, ZWSP, 'İ', NUL,
     special tokens typed in the text, pieces glued into long words."""
     rng = random.Random(seed)
     pieces = [p.removeprefix("##") for p in vocab_words(case)]
-    specials = added_contents(case)
+    specials = case.added_contents
     extras = ["\u00a0", "\u200b", "\u0130", "\x00", "\u0301", "\u0308", "  ", "\t", "-", "'", ".", "\u00e9", "\u00c9"]
     out = []
     for _ in range(count):
@@ -279,10 +205,23 @@ def piece_texts(case: Case, count: int, seed: int) -> list[str]:
     return out
 
 
-def sweep_code_points(case: Case, everything: bool | None = None) -> list[int]:
-    """Every scalar value (1,112,064; by default for MiniLM only), or the BMP start, the
-    vocabulary's characters and a stride through all planes (about 23,700 for a tiny tokenizer)."""
-    if everything or (everything is None and case.name == "all-MiniLM-L6-v2"):
-        return [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
-    chars = {ord(ch) for w in vocab_words(case) for ch in w}
-    return sorted(set(range(0x3000)) | chars | set(range(0x3000, 0x110000, 97)) - set(range(0xD800, 0xE000)))
+# tokenizer.json edits the exact WordPiece stage must refuse, each in one line.
+UNSUPPORTED = {
+    "bpe model": lambda c: c["model"].update(type="BPE"),
+    "unigram model": lambda c: c.__setitem__("model", {"type": "Unigram", "vocab": [["a", 0.0]], "unk_id": 0}),
+    "nfkc normalizer": lambda c: c.__setitem__("normalizer", {"type": "NFKC"}),
+    "sequence normalizer": lambda c: c.__setitem__("normalizer", {"type": "Sequence", "normalizers": [{"type": "NFD"}]}),
+    "whitespace pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", {"type": "Whitespace"}),
+    "no pre-tokenizer": lambda c: c.__setitem__("pre_tokenizer", None),
+    "single_word token": lambda c: c["added_tokens"].append(added_token("[X]", 9999, single_word=True)),
+    "normalized token normalizing to nothing": lambda c: c["added_tokens"].append(added_token("\x01", 9999, normalized=True)),
+    "normalized token of marks": lambda c: c["added_tokens"].append(added_token("x\U0001d165", 9999, normalized=True)),
+    "lstrip beside a normalized token ending in whitespace": lambda c: c["added_tokens"].extend(
+        [added_token("<l>", 9998, lstrip=True), added_token("y\u3000", 9999, normalized=True)]
+    ),
+    "overlapping tokens": lambda c: c["added_tokens"].extend([added_token("<ab", 9998), added_token("b>", 9999)]),
+    "rstrip beside a leading-space token": lambda c: c["added_tokens"].extend(
+        [added_token("<r>", 9998, rstrip=True), added_token(" x", 9999)]
+    ),
+    "template without sequence A": lambda c: c["post_processor"].update(single=[{"SpecialToken": {"id": "[CLS]", "type_id": 0}}]),
+}
