@@ -13,7 +13,7 @@ from typing import ClassVar
 import onnx
 from embedpipe import contract
 from embedpipe_tokenizers.bpe import build_exact_bpe_graph
-from stage_cases import StageCase
+from stage_cases import StageCase, glued_pieces, joined_words, mixed_texts
 from stage_checks import GPT2_TOKENIZER_CONFIG, added_token, roberta_tokenizer_config, save_tokenizer_folder
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
@@ -134,14 +134,7 @@ def random_texts(case: BpeCase, count: int, seed: int, long_share: float = 0.0, 
         lambda: rng.choice(pieces),
     ]
     weights = [8, 3, 2, 5, 2, 3, 2, 3, 2, 2, 2, 1, 8]
-
-    def text() -> str:
-        long = long_share > 0 and rng.random() < long_share
-        n = rng.randrange(0, longest + 1) if long else rng.randrange(0, 40)
-        joined = "".join(pool() for pool in rng.choices(pools, weights, k=n))
-        return joined[:n] if long else joined
-
-    return [text() for _ in range(count)]
+    return mixed_texts(rng, pools, weights, count, long_share, longest)
 
 
 def piece_texts(case: BpeCase, count: int, seed: int) -> list[str]:
@@ -151,24 +144,22 @@ def piece_texts(case: BpeCase, count: int, seed: int) -> list[str]:
     pieces = vocabulary_texts(case)
     specials = case.added_contents
     extras = [*APOSTROPHES, *DIGITS, *PUNCT, "\x00", "\u00a0", "  ", "\t", "\n\n", "\u0301"]
-    out = []
-    for _ in range(count):
-        words = []
-        for _ in range(rng.randrange(1, 9)):
-            word = "".join(rng.choice(pieces) for _ in range(rng.choice([1, 1, 1, 2, 3, 5])))
-            change = rng.random()
-            if change < 0.15:
-                word = word.upper()
-            elif change < 0.45:
-                i = rng.randrange(len(word) + 1)
-                word = word[:i] + rng.choice(extras) + word[i:]
-            elif change < 0.6:
-                gap = rng.choice(["", " ", "  ", "\n"])
-                special = rng.choice(specials)
-                word = special + gap + word if rng.random() < 0.5 else word + gap + special
-            words.append(word)
-        out.append(rng.choice([" ", " ", "  ", "\n", "", " \n "]).join(words))
-    return out
+
+    def word() -> str:
+        word = glued_pieces(rng, pieces)
+        change = rng.random()
+        if change < 0.15:
+            word = word.upper()
+        elif change < 0.45:
+            i = rng.randrange(len(word) + 1)
+            word = word[:i] + rng.choice(extras) + word[i:]
+        elif change < 0.6:
+            gap = rng.choice(["", " ", "  ", "\n"])
+            special = rng.choice(specials)
+            word = special + gap + word if rng.random() < 0.5 else word + gap + special
+        return word
+
+    return joined_words(rng, count, word, [" ", " ", "  ", "\n", "", " \n "])
 
 
 # tokenizer.json edits the exact BPE stage must refuse, each in one line.

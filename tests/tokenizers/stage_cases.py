@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -200,6 +201,35 @@ def assert_each_alone(case: StageCase, texts: Sequence[str], per_text: int = 200
     """
     assert case.max_length == UNTRUNCATED, "join texts only without truncation"
     assert_words_match(case, texts, per_text, joiner=case.separator)
+
+
+def mixed_texts(
+    rng: random.Random, pools: Sequence[Callable[[], str]], weights: Sequence[int], count: int, long_share: float, longest: int
+) -> list[str]:
+    """``count`` texts of items drawn from ``pools`` by ``weights``, 0 to 39 items each; a
+    ``long_share`` of them instead ``n`` characters long, ``n`` spread over 0..``longest``."""
+
+    def text() -> str:
+        long = long_share > 0 and rng.random() < long_share
+        n = rng.randrange(0, longest + 1) if long else rng.randrange(0, 40)
+        joined = "".join(pool() for pool in rng.choices(pools, weights, k=n))
+        return joined[:n] if long else joined
+
+    return [text() for _ in range(count)]
+
+
+def glued_pieces(rng: random.Random, pieces: Sequence[str]) -> str:
+    """A word of one to five vocabulary pieces run together (mostly one)."""
+    return "".join(rng.choice(pieces) for _ in range(rng.choice([1, 1, 1, 2, 3, 5])))
+
+
+def joined_words(rng: random.Random, count: int, word: Callable[[], str], separators: Sequence[str]) -> list[str]:
+    """``count`` texts of one to eight ``word()`` each, joined by one of ``separators``."""
+    out = []
+    for _ in range(count):
+        words = [word() for _ in range(rng.randrange(1, 9))]
+        out.append(rng.choice(separators).join(words))
+    return out
 
 
 # Every Unicode scalar value: 1,112,064.

@@ -12,7 +12,7 @@ from typing import ClassVar
 import onnx
 from embedpipe import contract
 from embedpipe_tokenizers.wordpiece import build_exact_wordpiece_graph
-from stage_cases import StageCase
+from stage_cases import StageCase, glued_pieces, joined_words, mixed_texts
 from stage_checks import added_token
 from tokenizers import Tokenizer
 
@@ -168,14 +168,7 @@ def random_texts(case: WordPieceCase, count: int, seed: int, long_share: float =
         lambda: rng.choice(pieces).removeprefix("##"),
     ]
     weights = [8, 3, 2, 2, 3, 1, 2, 1, 2, 1, 2, 1, 6]
-
-    def text() -> str:
-        long = long_share > 0 and rng.random() < long_share
-        n = rng.randrange(0, longest + 1) if long else rng.randrange(0, 40)
-        joined = "".join(pool() for pool in rng.choices(pools, weights, k=n))
-        return joined[:n] if long else joined
-
-    return [text() for _ in range(count)]
+    return mixed_texts(rng, pools, weights, count, long_share, longest)
 
 
 def piece_texts(case: WordPieceCase, count: int, seed: int) -> list[str]:
@@ -185,24 +178,22 @@ def piece_texts(case: WordPieceCase, count: int, seed: int) -> list[str]:
     pieces = [p.removeprefix("##") for p in vocab_words(case)]
     specials = case.added_contents
     extras = ["\u00a0", "\u200b", "\u0130", "\x00", "\u0301", "\u0308", "  ", "\t", "-", "'", ".", "\u00e9", "\u00c9"]
-    out = []
-    for _ in range(count):
-        words = []
-        for _ in range(rng.randrange(1, 9)):
-            word = "".join(rng.choice(pieces) for _ in range(rng.choice([1, 1, 1, 2, 3, 5])))
-            change = rng.random()
-            if change < 0.2:
-                word = word.upper()
-            elif change < 0.35:
-                word = word.capitalize()
-            elif change < 0.5:
-                i = rng.randrange(len(word) + 1)
-                word = word[:i] + rng.choice(extras) + word[i:]
-            elif change < 0.6:
-                word = rng.choice(specials) + word if rng.random() < 0.5 else word + rng.choice(specials)
-            words.append(word)
-        out.append(rng.choice([" ", " ", "  ", "\u00a0", "\n"]).join(words))
-    return out
+
+    def word() -> str:
+        word = glued_pieces(rng, pieces)
+        change = rng.random()
+        if change < 0.2:
+            word = word.upper()
+        elif change < 0.35:
+            word = word.capitalize()
+        elif change < 0.5:
+            i = rng.randrange(len(word) + 1)
+            word = word[:i] + rng.choice(extras) + word[i:]
+        elif change < 0.6:
+            word = rng.choice(specials) + word if rng.random() < 0.5 else word + rng.choice(specials)
+        return word
+
+    return joined_words(rng, count, word, [" ", " ", "  ", "\u00a0", "\n"])
 
 
 # tokenizer.json edits the exact WordPiece stage must refuse, each in one line.
