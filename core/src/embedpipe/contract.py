@@ -14,6 +14,11 @@ INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 TOKEN_TYPE_IDS = "token_type_ids"
 TOKENIZER_OUTPUTS = (INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS)
+# A pair stage (rerankers, pair classifiers) takes two strings [1] instead of TEXT, under the names
+# OML4Py gives a REGRESSION model's inputs, and gives the same three outputs for the pair.
+FIRST_TEXT = "first_input"
+SECOND_TEXT = "second_input"
+PAIR_TEXTS = (FIRST_TEXT, SECOND_TEXT)
 
 # Encoder stage: the tokenizer outputs it takes -> float32 [1, S, H].
 TOKEN_EMBEDDINGS = "token_embeddings"
