@@ -6,19 +6,20 @@ the op profile's text split (GPT2Tokenizer over UTF-8 bytes by default, com.micr
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import onnx
 from embedpipe import contract
-from embedpipe.errors import ConfigError
 
-from embedpipe_tokenizers.bpe.classes import build_char_table
+from embedpipe_tokenizers.bpe.classes import CharTable, build_char_table
 from embedpipe_tokenizers.bpe.merges import merge_words, symbol_stream
 from embedpipe_tokenizers.bpe.spec import BpeSpec, read_bpe_spec
 from embedpipe_tokenizers.bpe.words import AddedTokens, first_words
-from embedpipe_tokenizers.toolkit.graph import GraphBuilder, check_opset
-from embedpipe_tokenizers.toolkit.outputs import stage_model, template_outputs
+from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
+from embedpipe_tokenizers.toolkit.outputs import body_budget, stage_model, template_outputs
+from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
 from embedpipe_tokenizers.toolkit.specials import special_table
 
 
@@ -34,6 +35,24 @@ def _added_tokens(spec: BpeSpec, special_chars: dict[str, int]) -> AddedTokens |
     )
 
 
+def _body_ids(
+    spec: BpeSpec, chars: CharTable, tokens: AddedTokens | None, prefix: str, g: GraphBuilder, text: str, max_words: int | None
+) -> str:
+    """The ids of ``prefix`` + ``text`` without specials: the first ``max_words`` tokens (all for None)."""
+    words = first_words(
+        g,
+        text,
+        chars,
+        tokens,
+        add_prefix_space=spec.add_prefix_space,
+        use_regex=spec.use_regex,
+        max_words=max_words,
+        prefix=prefix,
+    )
+    stream = symbol_stream(g, words.cp, words.token, words.word_start, spec.merges, spec.byte_ids)
+    return g.slice(merge_words(g, stream, spec.merges, spec.id_bound), 0, INT64_MAX if max_words is None else max_words)
+
+
 def build_exact_bpe_graph(
     tokenizer_json: Path,
     max_length: int,
@@ -42,32 +61,22 @@ def build_exact_bpe_graph(
     prefix: str = "",
     opset: int = contract.DEFAULT_OPSET,
     op_profile: str = contract.DEFAULT_OP_PROFILE,
+    pair: bool = False,
 ) -> onnx.ModelProto:
     """The tokenizer stage for a byte-level BPE model: ``input`` string [1] -> int64 [1, S] outputs.
 
     Ids equal ``tokenizers.Tokenizer.from_file(tokenizer_json)`` on ``prefix + input`` with
-    truncation to ``max_length`` (special tokens kept). Raises UnsupportedModelError for what the
-    graph cannot reproduce exactly.
+    truncation to ``max_length`` (special tokens kept). ``pair``: the two inputs of
+    toolkit/pairs.py instead, encoded as the library encodes a pair. Raises UnsupportedModelError
+    for what the graph cannot reproduce exactly.
     """
     check_opset(opset)
     spec = read_bpe_spec(Path(tokenizer_json))
-    max_body = max_length - spec.template.added
-    if max_body < 0:
-        raise ConfigError(
-            f"max_length {max_length} leaves no room for the {spec.template.added} special tokens", "use a larger max_length"
-        )
+    budget = pair_budget(spec.template, max_length, prefix) if pair else body_budget(spec.template, max_length)
     special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
     g = GraphBuilder(opset, op_profile=op_profile)
-    words = first_words(
-        g,
-        contract.TEXT,
-        build_char_table(special_chars),
-        _added_tokens(spec, special_chars),
-        add_prefix_space=spec.add_prefix_space,
-        use_regex=spec.use_regex,
-        max_words=max_body,
-        prefix=prefix,
-    )
-    stream = symbol_stream(g, words.cp, words.token, words.word_start, spec.merges, spec.byte_ids)
-    body = g.slice(merge_words(g, stream, spec.merges, spec.id_bound), 0, max_body)
+    body_ids = partial(_body_ids, spec, build_char_table(special_chars), _added_tokens(spec, special_chars), prefix)
+    if pair:
+        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name="exact_bpe_pair_tokenizer")
+    body = body_ids(g, contract.TEXT, budget)
     return stage_model(g, "exact_bpe_tokenizer", template_outputs(g, body, spec.template, with_token_type_ids))

@@ -31,4 +31,5 @@ class ExactBpeTokenizer:
             prefix=options.prefix,
             opset=options.opset,
             op_profile=options.op_profile,
+            pair=options.pair,
         )

@@ -174,10 +174,10 @@ def first_words(
     *,
     add_prefix_space: bool,
     use_regex: bool,
-    max_words: int,
+    max_words: int | None,
     prefix: str = "",
 ) -> Elements:
-    """The elements of the first ``max_words`` words of ``prefix`` + the raw string ``text`` [1]."""
+    """The elements of the first ``max_words`` words (all for None) of ``prefix`` + the raw string ``text`` [1]."""
     packed = g.character_rows(text, prefix, chars.keys, chars.values, -1, "char_table", code_point_scale=chars.scale)
     cp = g.op("Div", packed, g.scalar(chars.scale))
     info = g.op("Mod", packed, g.scalar(chars.scale))
@@ -193,6 +193,8 @@ def first_words(
     starts = g.op("Or", split_start, g.op("Greater", token, g.scalar(-1)))
     if use_regex:
         starts = g.op("Or", starts, _match_starts(g, cp, cls, split_start))
+    if max_words is None:
+        return Elements(cp, token, starts)
     word = g.op("CumSum", g.cast(starts, TensorProto.INT64), g.scalar(0))
     keep = g.op("LessOrEqual", word, g.scalar(max_words))
     return Elements(g.compress(cp, keep), g.compress(token, keep), g.compress(starts, keep))

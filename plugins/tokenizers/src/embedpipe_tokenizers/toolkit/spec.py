@@ -1,5 +1,5 @@
 """The parts of a tokenizer.json every exact family reads alike: added tokens, the
-single-sequence template, the library's own tokenizer object, and the ways out of a refusal."""
+single-sequence and pair templates, the library's own tokenizer object, and the ways out of a refusal."""
 
 from __future__ import annotations
 
@@ -34,15 +34,38 @@ class AddedToken:
     single_word: bool
 
 
+Specials = tuple[tuple[int, int], ...]  # (token id, type id) of special tokens in a row
+
+
+@dataclass(frozen=True)
+class PairTemplate:
+    """What the post-processor puts around a pair: specials before A, between A and B and after B,
+    and the type id of each sequence's tokens."""
+
+    before: Specials
+    first_type: int
+    between: Specials
+    second_type: int
+    after: Specials
+
+    @property
+    def added(self) -> int:
+        return len(self.before) + len(self.between) + len(self.after)
+
+
 @dataclass(frozen=True)
 class Template:
-    """What the post-processor puts around one sequence: ids and type ids before and after it."""
+    """What the post-processor puts around one sequence: ids and type ids before and after it; and
+    its pair form, or (``pair`` None) why the graph cannot reproduce it, refused only when a pair
+    stage is asked for."""
 
     prefix_ids: tuple[int, ...]
     prefix_types: tuple[int, ...]
     body_type: int
     suffix_ids: tuple[int, ...]
     suffix_types: tuple[int, ...]
+    pair: PairTemplate | None = None
+    pair_problem: str = ""
 
     @property
     def added(self) -> int:
@@ -57,13 +80,23 @@ def parse_template(
     that the graph does not reproduce."""
     kind = None if post is None else post.get("type")
     if kind in (None, "ByteLevel"):  # ByteLevel only moves offsets: no token is added
-        return Template((), (), 0, (), ())
+        return Template((), (), 0, (), (), PairTemplate((), 0, (), 1, ()))  # the library types B 1
     if kind in ("BertProcessing", "RobertaProcessing"):
         (_, cls_id), (_, sep_id) = post["cls"], post["sep"]
-        return Template((int(cls_id),), (0,), 0, (int(sep_id),), (0,))
+        cls, sep = int(cls_id), int(sep_id)
+        if kind == "BertProcessing":
+            pair = PairTemplate(((cls, 0),), 0, ((sep, 0),), 1, ((sep, 1),))
+        else:
+            pair = PairTemplate(((cls, 0),), 0, ((sep, 0), (sep, 0)), 0, ((sep, 0),))
+        return Template((cls,), (0,), 0, (sep,), (0,), pair)
     if kind != "TemplateProcessing":
         raise unsupported(f"post-processor {kind!r}", FIX)
     specials = post.get("special_tokens", {})
+
+    def special_ids(piece: dict[str, Any]) -> Specials:
+        name, type_id = piece["SpecialToken"]["id"], int(piece["SpecialToken"]["type_id"])
+        return tuple((int(i), type_id) for i in (specials[name]["ids"] if name in specials else [token_ids[name]]))
+
     before: list[tuple[int, int]] = []
     after: list[tuple[int, int]] = []
     body_type: int | None = None
@@ -73,18 +106,35 @@ def parse_template(
                 raise unsupported("a single-sequence template with other than one sequence A", op_fix)
             body_type = int(piece["Sequence"]["type_id"])
             continue
-        name, type_id = piece["SpecialToken"]["id"], int(piece["SpecialToken"]["type_id"])
-        ids = specials[name]["ids"] if name in specials else [token_ids[name]]
-        (before if body_type is None else after).extend((int(i), type_id) for i in ids)
+        (before if body_type is None else after).extend(special_ids(piece))
     if body_type is None:
         raise unsupported("a single-sequence template without sequence A", op_fix)
+    pair, problem = _pair_template(post.get("pair") or [], special_ids)
     return Template(
         tuple(i for i, _ in before),
         tuple(t for _, t in before),
         body_type,
         tuple(i for i, _ in after),
         tuple(t for _, t in after),
+        pair,
+        problem,
     )
+
+
+def _pair_template(pieces: list[dict[str, Any]], special_ids: Callable[[dict[str, Any]], Specials]) -> tuple[PairTemplate | None, str]:
+    """A TemplateProcessing pair list as specials, A, specials, B, specials; else (None, the reason)."""
+    runs: list[list[tuple[int, int]]] = [[]]
+    sequences: list[tuple[str, int]] = []
+    for piece in pieces:
+        if "Sequence" in piece:
+            sequences.append((piece["Sequence"]["id"], int(piece["Sequence"]["type_id"])))
+            runs.append([])
+        else:
+            runs[-1].extend(special_ids(piece))
+    if [name for name, _ in sequences] != ["A", "B"]:
+        return None, f"a pair template with sequences {[name for name, _ in sequences]} (the graph needs A then B, once each)"
+    (_, first_type), (_, second_type) = sequences
+    return PairTemplate(tuple(runs[0]), first_type, tuple(runs[1]), second_type, tuple(runs[2])), ""
 
 
 def read_added_tokens(config: dict[str, Any]) -> tuple[AddedToken, ...]:

@@ -6,24 +6,25 @@ ids as Hugging Face gives them, truncation (special tokens kept) included.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import onnx
 from embedpipe import contract
-from embedpipe.errors import ConfigError
 from tokenizers import normalizers
 
-from embedpipe_tokenizers.toolkit.graph import GraphBuilder, check_opset
+from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
 from embedpipe_tokenizers.toolkit.library import CODE_POINTS
-from embedpipe_tokenizers.toolkit.outputs import stage_model, template_outputs
-from embedpipe_tokenizers.toolkit.pieces import Entry, build_piece_tables
-from embedpipe_tokenizers.toolkit.specials import check_added_tokens, special_table
+from embedpipe_tokenizers.toolkit.outputs import body_budget, stage_model, template_outputs
+from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
+from embedpipe_tokenizers.toolkit.pieces import Entry, PieceTables, build_piece_tables
+from embedpipe_tokenizers.toolkit.specials import SpecialTable, check_added_tokens, special_table
 from embedpipe_tokenizers.unigram.charsmap import usable_rules
 from embedpipe_tokenizers.unigram.graphemes import checked_by_library, grapheme_classes
 from embedpipe_tokenizers.unigram.normalize import normalized_items
 from embedpipe_tokenizers.unigram.spec import FIX, UnigramSpec, read_unigram_spec
-from embedpipe_tokenizers.unigram.tables import FLAGS, META, SPECIAL, build_tables, whitespace_mask
+from embedpipe_tokenizers.unigram.tables import FLAGS, META, SPECIAL, CharTables, RuleTrie, build_tables, whitespace_mask
 from embedpipe_tokenizers.unigram.viterbi import unigram_ids
 from embedpipe_tokenizers.unigram.words import model_words
 
@@ -39,21 +40,40 @@ def _entries(spec: UnigramSpec) -> list[Entry]:
     ]
 
 
+def _body_ids(
+    spec: UnigramSpec, chars: CharTables, trie: RuleTrie, pieces: PieceTables, specials: SpecialTable | None, prefix: str,
+    g: GraphBuilder, text: str, max_words: int | None,
+) -> str:  # fmt: skip
+    """The ids of ``prefix`` + ``text`` without specials: the first ``max_words`` tokens (all for None)."""
+    meta_item = (pieces.alphabet.get(spec.replacement, 0) + 1) * FLAGS + META
+    special_items = np.array([(s + 1) * FLAGS + SPECIAL for s in pieces.special_symbols], np.int64)
+    items = normalized_items(
+        g, text, chars, trie, specials, special_items,
+        np.array([t.lstrip for t in spec.added_tokens], bool), np.array([t.rstrip for t in spec.added_tokens], bool),
+        prefix,
+    )  # fmt: skip
+    stream = model_words(
+        g, items, collapse_spaces=spec.collapse_spaces, whitespace_split=spec.whitespace_split, prepend=spec.prepend,
+        split=spec.split, meta_item=meta_item, max_words=max_words,
+    )  # fmt: skip
+    unk_score = min(spec.scores) - UNK_PENALTY
+    ids = unigram_ids(g, stream, pieces, np.array(spec.scores), spec.unk_id, unk_score)
+    return g.slice(ids, 0, INT64_MAX if max_words is None else max_words)
+
+
 def build_exact_unigram_graph(
     tokenizer_json: Path, max_length: int, *, with_token_type_ids: bool = False, prefix: str = "", opset: int = contract.DEFAULT_OPSET,
-    op_profile: str = contract.DEFAULT_OP_PROFILE,
-) -> onnx.ModelProto:
+    op_profile: str = contract.DEFAULT_OP_PROFILE, pair: bool = False,
+) -> onnx.ModelProto:  # fmt: skip
     """The tokenizer stage for a SentencePiece-Unigram model: ``input`` string [1] -> int64
     ``input_ids``/``attention_mask`` [1, S], equal to ``tokenizers.Tokenizer.from_file`` on
-    ``prefix`` + input with truncation to ``max_length``. Raises UnsupportedModelError for what it cannot reproduce."""
+    ``prefix`` + input with truncation to ``max_length``. ``pair``: the two inputs of
+    toolkit/pairs.py instead, encoded as the library encodes a pair. Raises UnsupportedModelError
+    for what it cannot reproduce."""
     check_opset(opset)
     spec = read_unigram_spec(Path(tokenizer_json))
     check_added_tokens(spec.added_tokens, graph="the exact Unigram graph", fix=FIX)
-    max_body = max_length - spec.template.added
-    if max_body < 0:
-        raise ConfigError(
-            f"max_length {max_length} leaves no room for the {spec.template.added} special tokens", "use a larger max_length"
-        )
+    budget = pair_budget(spec.template, max_length, prefix) if pair else body_budget(spec.template, max_length)
     pieces = build_piece_tables(_entries(spec), [t.id for t in spec.added_tokens])
     all_code_points = "".join(chr(cp) if not 0xD800 <= cp <= 0xDFFF else "a" for cp in range(CODE_POINTS))
     whitespace = whitespace_mask(all_code_points)
@@ -61,21 +81,10 @@ def build_exact_unigram_graph(
     rules = usable_rules(spec.charsmap)
     classes = checked_by_library(grapheme_classes(), rules, normalizers.Precompiled(spec.charsmap).normalize_str)
     chars, trie = build_tables(rules, classes, pieces.alphabet, whitespace, spec.replacement, special_chars)
-    meta_item = (pieces.alphabet.get(spec.replacement, 0) + 1) * FLAGS + META
-    special_items = np.array([(s + 1) * FLAGS + SPECIAL for s in pieces.special_symbols], np.int64)
-
-    g = GraphBuilder(opset, op_profile=op_profile)
     specials = special_table(spec.added_tokens, special_chars, first_row=1) if spec.added_tokens else None
-    items = normalized_items(
-        g, contract.TEXT, chars, trie, specials, special_items,
-        np.array([t.lstrip for t in spec.added_tokens], bool), np.array([t.rstrip for t in spec.added_tokens], bool),
-        prefix,
-    )  # fmt: skip
-    stream = model_words(
-        g, items, collapse_spaces=spec.collapse_spaces, whitespace_split=spec.whitespace_split, prepend=spec.prepend,
-        split=spec.split, meta_item=meta_item, max_words=max_body,
-    )  # fmt: skip
-    unk_score = min(spec.scores) - UNK_PENALTY
-    body = g.slice(unigram_ids(g, stream, pieces, np.array(spec.scores), spec.unk_id, unk_score), 0, max_body)
-    outputs = template_outputs(g, body, spec.template, with_token_type_ids)
+    g = GraphBuilder(opset, op_profile=op_profile)
+    body_ids = partial(_body_ids, spec, chars, trie, pieces, specials, prefix)
+    if pair:
+        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name="exact_unigram_pair_tokenizer")
+    outputs = template_outputs(g, body_ids(g, contract.TEXT, budget), spec.template, with_token_type_ids)
     return stage_model(g, "exact_unigram_tokenizer", outputs)

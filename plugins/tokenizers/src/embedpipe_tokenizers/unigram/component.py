@@ -32,4 +32,5 @@ class ExactUnigramTokenizer:
             prefix=options.prefix,
             opset=options.opset,
             op_profile=options.op_profile,
+            pair=options.pair,
         )

@@ -34,7 +34,7 @@ def _with_before(g: GraphBuilder, items: str, before: str) -> str:
 
 def model_words(
     g: GraphBuilder, items: str, *, collapse_spaces: bool, whitespace_split: bool, prepend: bool, split: bool, meta_item: int,
-    max_words: int,
+    max_words: int | None,
 ) -> str:  # fmt: skip
     start_true = g.scalar(True, bool, (1,))
     if collapse_spaces:
@@ -51,9 +51,11 @@ def model_words(
         separator = g.op("Less", items, g.scalar(0))
         run_start = g.op("And", g.op("Not", separator), _previous(g, separator, start_true))
     word_start = g.op("Or", run_start, _flag(g, items, META)) if split else run_start
-    # Keep the first max_words words.
-    number = g.op("CumSum", g.cast(word_start, TensorProto.INT64), g.scalar(0))
-    keep = g.op("And", g.op("Not", separator), g.op("LessOrEqual", number, g.scalar(max_words)))
+    # Keep the first max_words words (all for None).
+    number = None if max_words is None else g.op("CumSum", g.cast(word_start, TensorProto.INT64), g.scalar(0))
+    keep = g.op("Not", separator)
+    if number is not None:
+        keep = g.op("And", keep, g.op("LessOrEqual", number, g.scalar(max_words)))
     symbols = g.compress(g.op("Div", items, g.scalar(FLAGS)), keep)
     starts = g.compress(word_start, keep)
     stream = _with_before(g, symbols, g.where(starts, g.scalar(BOUNDARY), g.scalar(0)))

@@ -6,18 +6,19 @@ The graph uses standard ONNX ops, ``ai.onnx.ml.LabelEncoder`` and the op profile
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import onnx
 from embedpipe import contract
-from embedpipe.errors import ConfigError
 from onnx import TensorProto
 
-from embedpipe_tokenizers.toolkit.graph import GraphBuilder, check_opset
+from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
 from embedpipe_tokenizers.toolkit.library import check_context_free, normalize_all
-from embedpipe_tokenizers.toolkit.outputs import stage_model, template_outputs
-from embedpipe_tokenizers.toolkit.pieces import build_piece_tables
+from embedpipe_tokenizers.toolkit.outputs import body_budget, stage_model, template_outputs
+from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
+from embedpipe_tokenizers.toolkit.pieces import PieceTables, build_piece_tables
 from embedpipe_tokenizers.toolkit.spec import AddedToken
 from embedpipe_tokenizers.toolkit.specials import (
     SpecialTable,
@@ -26,7 +27,7 @@ from embedpipe_tokenizers.toolkit.specials import (
     special_table,
     split_added_tokens,
 )
-from embedpipe_tokenizers.wordpiece.spec import matchable_entries, read_spec
+from embedpipe_tokenizers.wordpiece.spec import TokenizerSpec, matchable_entries, read_spec
 from embedpipe_tokenizers.wordpiece.tables import CharTables, build_char_tables
 from embedpipe_tokenizers.wordpiece.walk import wordpiece_ids
 from embedpipe_tokenizers.wordpiece.words import first_words
@@ -74,6 +75,24 @@ def _normalized_items(
     return g.compress(items, g.op("Not", g.op("Equal", items, g.scalar(0))))
 
 
+def _body_ids(
+    spec: TokenizerSpec,
+    chars: CharTables,
+    raw: SpecialTable | None,
+    normalized: SpecialTable | None,
+    pieces: PieceTables,
+    prefix: str,
+    g: GraphBuilder,
+    text: str,
+    max_words: int | None,
+) -> str:
+    """The ids of ``prefix`` + ``text`` without specials: the first ``max_words`` tokens (all for None)."""
+    max_chars = spec.model.max_input_chars_per_word
+    items, start = first_words(g, _normalized_items(g, text, chars, raw, normalized, prefix), max_words, max_chars)
+    end = INT64_MAX if max_words is None else max_words + 1  # the dummy word's [UNK] comes first
+    return g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, end)
+
+
 def build_exact_wordpiece_graph(
     tokenizer_json: Path,
     max_length: int,
@@ -83,11 +102,13 @@ def build_exact_wordpiece_graph(
     prefix: str = "",
     opset: int = contract.DEFAULT_OPSET,
     op_profile: str = contract.DEFAULT_OP_PROFILE,
+    pair: bool = False,
 ) -> onnx.ModelProto:
     """The tokenizer stage for a BERT-family model: ``input`` string [1] -> int64 [1, S] outputs.
 
     Ids equal ``tokenizers.Tokenizer.from_file(tokenizer_json)`` on ``prefix`` + input with
     truncation to ``max_length`` (special tokens kept). ``do_lower_case`` overrides the normalizer's lowercase when not None.
+    ``pair``: the two inputs of toolkit/pairs.py instead, encoded as the library encodes a pair.
     Raises UnsupportedModelError for tokenizers outside the BERT WordPiece family.
     """
     check_opset(opset)
@@ -97,11 +118,7 @@ def build_exact_wordpiece_graph(
     raw, normalized = split_added_tokens(spec.added_tokens, normalize)
     used = {ch for t in normalized for ch in t.content}
     check_wordpiece_tokens(raw, normalized, frozenset(ch for ch in used if normalize and normalize(ch) == f" {ch} "))
-    max_body = max_length - spec.template.added
-    if max_body < 0:
-        raise ConfigError(
-            f"max_length {max_length} leaves no room for the {spec.template.added} special tokens", "use a larger max_length"
-        )
+    budget = pair_budget(spec.template, max_length, prefix) if pair else body_budget(spec.template, max_length)
     norm = normalize_all(spec.tokenizer)
     entries = matchable_entries(spec.model, *norm.producible())
     pieces = build_piece_tables(entries, [t.id for t in (*raw, *normalized)])
@@ -114,9 +131,8 @@ def build_exact_wordpiece_graph(
     )
 
     g = GraphBuilder(opset, op_profile=op_profile)
-    max_chars = spec.model.max_input_chars_per_word
-    items, start = first_words(g, _normalized_items(g, contract.TEXT, chars, raw_table, normalized_table, prefix), max_body, max_chars)
-    body = g.slice(wordpiece_ids(g, items, start, pieces, spec.model.unk_id, max_chars), 1, max_body + 1)
-    outputs = template_outputs(g, body, spec.template, with_token_type_ids)
-
+    body_ids = partial(_body_ids, spec, chars, raw_table, normalized_table, pieces, prefix)
+    if pair:
+        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name="exact_wordpiece_pair_tokenizer")
+    outputs = template_outputs(g, body_ids(g, contract.TEXT, budget), spec.template, with_token_type_ids)
     return stage_model(g, "exact_wordpiece_tokenizer", outputs)

@@ -20,8 +20,8 @@ from embedpipe_tokenizers.toolkit.graph import GraphBuilder
 from embedpipe_tokenizers.wordpiece.tables import SPACE_ITEM, UNKNOWN_ITEM
 
 
-def first_words(g: GraphBuilder, items: str, max_words: int, max_chars: int) -> tuple[str, str]:
-    """Items [M] of the dummy word and the first ``max_words`` words, and where each word starts."""
+def first_words(g: GraphBuilder, items: str, max_words: int | None, max_chars: int) -> tuple[str, str]:
+    """Items [M] of the dummy word and the first ``max_words`` words (all for None), and where each word starts."""
     items = g.concat([g.const([UNKNOWN_ITEM, SPACE_ITEM], "dummy_word"), items])
     space = g.op("Less", items, g.scalar(0))
     after_space = g.slice(g.concat([g.scalar(True, bool, (1,)), space]), 0, -1)
@@ -30,11 +30,10 @@ def first_words(g: GraphBuilder, items: str, max_words: int, max_chars: int) -> 
     first = g.flatten(g.op("NonZero", start))
     in_word = g.op("Sub", g.arange(g.op("Shape", items)), g.take(first, word))
     ends_word = g.op("And", space, g.op("Not", after_space))  # the boundary right after a word
-    keep = g.op(
-        "And",
-        g.op("Less", word, g.scalar(max_words + 1)),
-        g.op("Or", g.op("LessOrEqual", in_word, g.scalar(max_chars)), ends_word),
-    )
+    in_first = None if max_words is None else g.op("Less", word, g.scalar(max_words + 1))
+    keep = g.op("Or", g.op("LessOrEqual", in_word, g.scalar(max_chars)), ends_word)
+    if in_first is not None:
+        keep = g.op("And", in_first, keep)
     too_long = g.op("And", g.op("Equal", in_word, g.scalar(max_chars)), g.op("Not", space))
     items = g.where(too_long, g.scalar(UNKNOWN_ITEM), items)
     items = g.concat([g.compress(items, keep), g.scalar(SPACE_ITEM, shape=(1,))])
