@@ -77,6 +77,7 @@ def build_exact_bpe_graph(
     g = GraphBuilder(opset, op_profile=op_profile)
     body_ids = partial(_body_ids, spec, build_char_table(special_chars), _added_tokens(spec, special_chars), prefix)
     if pair:
-        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name="exact_bpe_pair_tokenizer")
+        name = "exact_bpe_pair_tokenizer"
+        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name=name)
     body = body_ids(g, contract.TEXT, budget)
     return stage_model(g, "exact_bpe_tokenizer", template_outputs(g, body, spec.template, with_token_type_ids))

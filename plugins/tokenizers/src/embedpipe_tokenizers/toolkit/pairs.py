@@ -30,7 +30,7 @@ from embedpipe_tokenizers.toolkit.outputs import Part, joined_outputs, stage_mod
 from embedpipe_tokenizers.toolkit.spec import Template
 
 # (builder, text tensor [1], max_words or None for all) -> the text's token ids without specials
-# (1-D int64), at least its first max_words tokens when capped.
+# (1-D int64): its first max_words tokens, or all of them for None.
 BodyIds = Callable[[GraphBuilder, str, int | None], str]
 
 

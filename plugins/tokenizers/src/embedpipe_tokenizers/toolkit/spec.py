@@ -121,7 +121,9 @@ def parse_template(
     )
 
 
-def _pair_template(pieces: list[dict[str, Any]], special_ids: Callable[[dict[str, Any]], Specials]) -> tuple[PairTemplate | None, str]:
+def _pair_template(
+    pieces: list[dict[str, Any]], special_ids: Callable[[dict[str, Any]], Specials]
+) -> tuple[PairTemplate | None, str]:
     """A TemplateProcessing pair list as specials, A, specials, B, specials; else (None, the reason)."""
     runs: list[list[tuple[int, int]]] = [[]]
     sequences: list[tuple[str, int]] = []

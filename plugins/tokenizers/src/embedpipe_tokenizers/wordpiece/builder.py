@@ -133,6 +133,7 @@ def build_exact_wordpiece_graph(
     g = GraphBuilder(opset, op_profile=op_profile)
     body_ids = partial(_body_ids, spec, chars, raw_table, normalized_table, pieces, prefix)
     if pair:
-        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name="exact_wordpiece_pair_tokenizer")
+        name = "exact_wordpiece_pair_tokenizer"
+        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name=name)
     outputs = template_outputs(g, body_ids(g, contract.TEXT, budget), spec.template, with_token_type_ids)
     return stage_model(g, "exact_wordpiece_tokenizer", outputs)
