@@ -8,11 +8,12 @@ declarations into the ``Settings`` the pipeline builds from.
 from __future__ import annotations
 
 import copy
+import enum
 import logging
 from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
-from embedpipe import contract
+from embedpipe import classifier, contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.plugins import PluginManager, get_plugin_manager
 from embedpipe.source import ModelSource
@@ -27,6 +28,14 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 DEFAULT_POOLING = "mean"  # what sentence-transformers uses for a plain transformer folder
 # OML4Py's rule: above 1 GB of weights a model goes out as external data (23ai refuses more in one piece).
 EXTERNAL_DATA_THRESHOLD = 2**30
+
+
+class MiningFunction(enum.Enum):
+    """OML4Py's functions, so ``ONNXPipelineConfig(function=MiningFunction.REGRESSION.name)`` works as there."""
+
+    EMBEDDING = contract.EMBEDDING_FUNCTION
+    REGRESSION = contract.REGRESSION
+    CLASSIFICATION = contract.CLASSIFICATION
 
 
 @dataclass(init=False)
@@ -56,6 +65,13 @@ class ONNXPipelineConfig:
     batch_chunk: int | None = None  # strings per encoder run in the batched graph (default 16; 1 with INT8)
     opset: int = contract.DEFAULT_OPSET
     op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use (contract.OP_PROFILES)
+    # What the graph computes (contract.FUNCTIONS, any case; default: as config.json's architectures imply).
+    function: str | None = None
+    # The head's activation (contract.ACTIVATIONS, or "model": what CrossEncoder.predict applies); default:
+    # identity (the raw logit) for regression, softmax for classification, as OML4Py does.
+    activation: str | None = None
+    labels: list[str] | None = None  # classification: names for the model's labels, in label-id order (default: id2label)
+    pair: bool | None = None  # classification: take a pair of texts (regression always does)
     validate: bool = True
     trust_remote_code: bool = False
     revision: str | None = None
@@ -141,6 +157,21 @@ class PostProcessorSpec:
 
 
 @dataclass(frozen=True)
+class Head:
+    """A reranker's or classifier's head: its function, activation, labels and whether it takes a pair."""
+
+    function: str
+    activation: str
+    labels: tuple[str, ...]
+    pair: bool
+
+    @property
+    def output(self) -> str:
+        """The graph's output name: ``probabilities`` for softmaxed classes, else ``logits`` (as OML4Py)."""
+        return contract.PROBABILITIES if self.activation == contract.SOFTMAX else contract.LOGITS
+
+
+@dataclass(frozen=True)
 class Settings:
     """The fully resolved configuration the pipeline builds from."""
 
@@ -162,6 +193,11 @@ class Settings:
     batch: bool = False  # string [N] -> [N, D] (client-side only)
     batch_chunk: int = 0  # strings of similar length per encoder run in the batched graph (0: not batched)
     op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use
+    head: Head | None = None  # a reranker's or classifier's head; None for an embedding
+
+    @property
+    def function(self) -> str:
+        return self.head.function if self.head is not None else contract.EMBEDDING_FUNCTION
 
     @property
     def normalizes(self) -> bool:
@@ -188,7 +224,10 @@ def resolve(
             f"use {' or '.join(contract.OP_PROFILES)} ({contract.ORACLE_PROFILE}: what Oracle documents; "
             f"{contract.PORTABLE_PROFILE}: no onnxruntime-extensions op)",
         )
-    pooling, post = _declared_chain(source, config.preset)
+    head = _head(config, source)
+    if head is not None:
+        _refuse_for_head(config, head.function)
+    pooling, post = _declared_chain(source, config.preset) if head is None else ("", [])
     if config.post_processors is not None:
         pooling, post = _chain_from_oml4py(config.post_processors, source, pooling)
     if config.pooling is not None:
@@ -226,7 +265,80 @@ def resolve(
         batch=bool(config.batch),
         batch_chunk=_batch_chunk(config, quantizer),
         op_profile=config.op_profile,
+        head=head,
     )
+
+
+def _function(config: ONNXPipelineConfig, source: ModelSource) -> str:
+    """The configured function (any case, or a ``MiningFunction``), else the one the model's files imply."""
+    if config.function is None:
+        return classifier.detected_function(source)
+    value = config.function.value if isinstance(config.function, MiningFunction) else str(config.function).lower()
+    if value not in contract.FUNCTIONS:
+        raise ConfigError(f"unknown function {config.function!r}", f"use one of: {', '.join(contract.FUNCTIONS)}")
+    return value
+
+
+def _head(config: ONNXPipelineConfig, source: ModelSource) -> Head | None:
+    """The head a reranker or classifier gets; None for an embedding (and its options refused there)."""
+    function = _function(config, source)
+    if function == contract.EMBEDDING_FUNCTION:
+        if config.activation is not None or config.labels is not None or config.pair:
+            raise ConfigError("activation, labels and pair are for regression or classification", "drop them, or set function")
+        return None
+    if not classifier.is_classifier(source):
+        raise ConfigError(
+            f"{source.name} has no sequence-classification head (config.json architectures: "
+            f"{', '.join(source.config.get('architectures') or ['none'])}), so it cannot be a {function} model",
+            "convert a *ForSequenceClassification model, or drop function for an embedding",
+        )
+    count = classifier.num_labels(source)
+    if function == contract.REGRESSION and count != 1:
+        raise ConfigError(
+            f"{source.name} has {count} labels; a regression (reranker) graph gives one score",
+            "use function classification, or a model with one label",
+        )
+    if function == contract.CLASSIFICATION and count < 2:
+        raise ConfigError(f"{source.name} has one label: it is a reranker", "use function regression")
+    names = tuple(config.labels) if config.labels is not None else classifier.labels(source)
+    if len(names) != count:
+        raise ConfigError(
+            f"labels names {len(names)} classes but {source.name} has {count} ({', '.join(classifier.labels(source))})",
+            f"give {count} labels in label-id order, or drop labels",
+        )
+    if function == contract.REGRESSION and (config.labels is not None or config.pair is False):
+        raise ConfigError("a regression graph scores a pair and has no labels", "drop labels and pair")
+    regression = function == contract.REGRESSION
+    return Head(function, _activation(config, source, function), () if regression else names, regression or bool(config.pair))
+
+
+def _activation(config: ONNXPipelineConfig, source: ModelSource, function: str) -> str:
+    if config.activation is None:
+        return contract.IDENTITY if function == contract.REGRESSION else contract.SOFTMAX
+    value = str(config.activation).lower()
+    if value == "model":
+        return classifier.crossencoder_activation(source)
+    if value not in contract.ACTIVATIONS:
+        raise ConfigError(f"unknown activation {config.activation!r}", f"use one of: {', '.join(contract.ACTIVATIONS)}, or model")
+    return value
+
+
+def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
+    """What an embedding-only feature would silently get wrong on a reranker or classifier."""
+    embedding_only = {
+        "quantize_model": config.quantize_model,
+        "use_float16": config.use_float16,
+        "batch": config.batch,
+        "pooling": config.pooling is not None,
+        "normalize": config.normalize is not None,
+        "post_processors": config.post_processors is not None,
+        "truncate_dim": config.truncate_dim is not None,
+        "prompt": bool(config.prompt or config.prompt_name),
+        "a preset": bool(config.preset),
+    }
+    used = [name for name, on in embedding_only.items() if on]
+    if used:
+        raise ConfigError(f"{', '.join(used)} is for embedding graphs only, not {function}", f"drop {used[0]} (or use --no-preset)")
 
 
 def _with_truncation(post: list[PostProcessorSpec], truncate_dim: int | None) -> list[PostProcessorSpec]:

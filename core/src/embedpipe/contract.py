@@ -33,12 +33,31 @@ POSTPROCESS_OUTPUT = "features_out"
 # The whole graph's output, named as Oracle's default metadata expects.
 EMBEDDING = "embedding"
 
+# Mining functions: what the graph computes, in OML4Py's vocabulary (lower case here; config.MiningFunction
+# holds the upper-case enum OML4Py users pass as ``MiningFunction.REGRESSION.name``).
+EMBEDDING_FUNCTION = "embedding"  # string -> vector (VECTOR_EMBEDDING)
+REGRESSION = "regression"  # a reranker: pair -> one score (PREDICTION)
+CLASSIFICATION = "classification"  # text (or pair) -> class probabilities (PREDICTION, PREDICTION_PROBABILITY)
+FUNCTIONS = (EMBEDDING_FUNCTION, REGRESSION, CLASSIFICATION)
+# Encoder stage of a sequence classifier: the tokenizer outputs -> float32 [1, num_labels].
+LOGITS = "logits"  # also the regression graph's output, float32 [1, 1], as OML4Py names it
+# Head stage: the activation after a classifier's encoder, head_in [1, L] -> head_out [1, L].
+HEAD_INPUT = "head_in"
+HEAD_OUTPUT = "head_out"
+PROBABILITIES = "probabilities"  # the classification graph's output with softmax, float32 [1, num_labels]
+# The head's activations: identity (raw logits), sigmoid (CrossEncoder's default for one label), softmax.
+IDENTITY = "identity"
+SIGMOID = "sigmoid"
+SOFTMAX = "softmax"
+ACTIVATIONS = (IDENTITY, SIGMOID, SOFTMAX)
+
 # Node-name prefixes composition gives each stage's nodes and internal names, so a pass over the
 # composed graph (the FP16 quantizer keeping pooling and post-processing in float32) can tell
 # stages apart. Post-processors are numbered by their place in the chain: post0/, post1/, ...
 TOKENIZER_STAGE = "tokenizer/"
 ENCODER_STAGE = "encoder/"
 POOLER_STAGE = "pooler/"
+HEAD_STAGE = "head/"
 POSTPROCESSOR_STAGES = "post"  # what every post-processor's prefix starts with
 
 

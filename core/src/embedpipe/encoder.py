@@ -54,11 +54,15 @@ def _model_class(source: ModelSource, transformers: object) -> type:
         ) from exc
 
 
-def load_encoder(source: ModelSource):  # type: ignore[no-untyped-def]
-    """A fresh encoder in eval mode, from safetensors, with eager attention (traceable everywhere)."""
+def load_encoder(source: ModelSource, *, classifier: bool = False):  # type: ignore[no-untyped-def]
+    """A fresh encoder in eval mode, from safetensors, with eager attention (traceable everywhere).
+
+    ``classifier``: the model with its sequence-classification head (a reranker's or classifier's).
+    """
     import transformers
 
-    loader = getattr(transformers, _ENCODER_CLASSES.get(source.model_type or "", "AutoModel"))
+    name = "AutoModelForSequenceClassification" if classifier else _ENCODER_CLASSES.get(source.model_type or "", "AutoModel")
+    loader = getattr(transformers, name)
     try:
         model = loader.from_pretrained(
             str(source.path),
@@ -86,6 +90,7 @@ def export_encoder(
     opset: int = contract.DEFAULT_OPSET,
     dynamic_batch: bool = False,
     stream_weights: bool | None = None,
+    classifier: bool = False,
 ) -> onnx.ModelProto:
     """The encoder stage as an ONNX model with a dynamic sequence length (and batch, if asked: the
     batched client graph; traced with two rows so nothing is specialised to one).
@@ -105,12 +110,17 @@ def export_encoder(
     initializers written one tensor at a time from the torch model into ``encoder.dat``. Transposes
     of weights stay in that graph; ONNX Runtime folds them when a session is created, and the
     portable optimization before INT8 folds them too.
+
+    ``classifier``: export the sequence-classification model instead, with its ``logits``
+    [1, num_labels] as the output in place of ``token_embeddings``.
     """
     if weights is None:
         folder = WeightFolder()
         try:
             return folder.internalize(
-                export_encoder(source, names, folder, opset=opset, dynamic_batch=dynamic_batch, stream_weights=stream_weights)
+                export_encoder(
+                    source, names, folder, opset=opset, dynamic_batch=dynamic_batch, stream_weights=stream_weights, classifier=classifier
+                )
             )
         finally:
             folder.cleanup()
@@ -118,21 +128,27 @@ def export_encoder(
 
     if stream_weights is None:
         stream_weights = source.path is not None and safetensors_bytes(source) > STREAM_ABOVE
-    model = load_encoder(source)
+    model = load_encoder(source, classifier=classifier)
+    output = contract.LOGITS if classifier else contract.TOKEN_EMBEDDINGS
 
-    class TokenEmbeddings(torch.nn.Module):
+    class Output(torch.nn.Module):
+        """The model's one output the stage gives, from the tensors in ``names``' order."""
+
         def __init__(self, encoder: torch.nn.Module) -> None:
             super().__init__()
             self.model = encoder
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.model(**dict(zip(names, tensors))).last_hidden_state
+            result = self.model(**dict(zip(names, tensors)))
+            return result.logits if classifier else result.last_hidden_state
 
-    wrapper = TokenEmbeddings(model)
+    wrapper = Output(model)
     fill = {contract.INPUT_IDS: 5, contract.ATTENTION_MASK: 1, contract.TOKEN_TYPE_IDS: 0}
     rows = 2 if dynamic_batch else 1
     dummy = tuple(torch.full((rows, 8), fill[name], dtype=torch.int64) for name in names)
     axes = {0: _BATCH, 1: _SEQUENCE} if dynamic_batch else {1: _SEQUENCE}
+    # Logits [N, L] have no token axis: only a batch axis, if any.
+    output_axes = {k: v for k, v in axes.items() if v == _BATCH} if classifier else axes
     exported_file = weights.path / "encoder-export.onnx"
     try:
         with torch.no_grad(), warnings.catch_warnings():
@@ -142,8 +158,8 @@ def export_encoder(
                 dummy,
                 str(exported_file),
                 input_names=list(names),
-                output_names=[contract.TOKEN_EMBEDDINGS],
-                dynamic_axes={name: axes for name in (*names, contract.TOKEN_EMBEDDINGS)},
+                output_names=[output],
+                dynamic_axes={name: axes for name in names} | ({output: output_axes} if output_axes else {}),
                 opset_version=opset,
                 do_constant_folding=not stream_weights,
                 export_params=not stream_weights,

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import onnx
 
-from embedpipe import contract
+from embedpipe import classifier, contract
 from embedpipe.batching import batched
 from embedpipe.components import Pooler, PostProcessor, Quantizer, Sink, Tokenizer, TokenizerOptions
-from embedpipe.config import ONNXPipelineConfig, Settings, resolve
+from embedpipe.config import Head, ONNXPipelineConfig, Settings, resolve
 from embedpipe.encoder import encoder_inputs, export_encoder
 from embedpipe.errors import ConfigError, ExportError, ValidationError
 from embedpipe.graph import Stage, compose
+from embedpipe.head import head_stage
 from embedpipe.manifest import attach, build_manifest
 from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
@@ -27,6 +28,7 @@ from embedpipe.optimize import optimize_portably
 from embedpipe.plugins import PluginManager, get_plugin_manager
 from embedpipe.quality import QualityReport, measure
 from embedpipe.samples import SAMPLES
+from embedpipe.scoring import ScoreReport, compare_scores, hard_inputs, reference_scores
 from embedpipe.source import ModelSource, load_source
 from embedpipe.validate import ValidationReport, compare, reference_model
 from embedpipe.weights import ExternalDataLayout, WeightFolder, has_external_data, weight_bytes
@@ -44,7 +46,7 @@ class Components:
     """The built components of one pipeline (built once, reused for every call)."""
 
     tokenizer: Tokenizer
-    pooler: Pooler
+    pooler: Pooler | None  # None for a reranker or classifier (its head is the model's own)
     post_processors: list[PostProcessor]
     quantizer: Quantizer | None
 
@@ -82,7 +84,7 @@ class ONNXPipeline:
         self.settings: Settings = resolve(self.config, self.source, plugins=self.plugins, tokenizer_given=tokenizer is not None)
         self.components = Components(
             tokenizer=tokenizer or self.plugins.create("tokenizers", self.settings.tokenizer),
-            pooler=pooler or self.plugins.create("poolers", self.settings.pooling),
+            pooler=pooler or (self.plugins.create("poolers", self.settings.pooling) if self.settings.head is None else None),
             post_processors=list(post_processors)
             if post_processors is not None
             else [self.plugins.create("postprocessors", p.name, **p.options) for p in self.settings.post_processors],
@@ -93,9 +95,9 @@ class ONNXPipeline:
         self._model: onnx.ModelProto | None = None
         self._fp32_model: onnx.ModelProto | None = None  # the unquantized graph, kept as the quality reference
         self._weights = WeightFolder()  # external tensors of the graphs being built; removed with the pipeline
-        self.report: ValidationReport | None = None
+        self.report: ValidationReport | ScoreReport | None = None
         self.quality: QualityReport | None = None
-        self._export_report: ValidationReport | None = None  # the built-in samples' check, run once per pipeline
+        self._export_report: ValidationReport | ScoreReport | None = None  # the built-in samples' check, run once per pipeline
         self._check_dimension()
 
     def _check_dimension(self) -> None:
@@ -104,7 +106,7 @@ class ONNXPipeline:
         The dimension comes from config.json, so e.g. a ``truncate_dim`` wider than the embedding
         is refused here rather than after minutes of encoder export.
         """
-        if not 1 <= self.embedding_dim <= contract.MAX_EMBEDDING_DIM:
+        if self.settings.head is None and not 1 <= self.embedding_dim <= contract.MAX_EMBEDDING_DIM:
             raise ExportError(
                 f"embedding dimension {self.embedding_dim} is outside Oracle's 1..{contract.MAX_EMBEDDING_DIM}",
                 "change the Dense layers",
@@ -146,6 +148,7 @@ class ONNXPipeline:
             opset=self.settings.opset,
             prefix=self.settings.prefix,
             op_profile=self.settings.op_profile,
+            pair=self.settings.head is not None and self.settings.head.pair,
         )
         return self.components.tokenizer.build_graph(self.source, options)
 
@@ -177,8 +180,21 @@ class ONNXPipeline:
         self._check(model)
         return model
 
+    @property
+    def output_name(self) -> str:
+        """The graph's output: ``embedding``, or the head's ``logits`` / ``probabilities``."""
+        return contract.EMBEDDING if self.settings.head is None else self.settings.head.output
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The graph's string inputs: ``input``, or ``first_input`` and ``second_input`` for a pair."""
+        return contract.PAIR_TEXTS if self.settings.head is not None and self.settings.head.pair else (contract.TEXT,)
+
     def _body(self) -> onnx.ModelProto:
         """Encoder, pooler and post-processors composed: the tokenizer's outputs in, ``embedding`` out."""
+        if self.settings.head is not None:
+            return self._head_body(self.settings.head)
+        assert self.components.pooler is not None
         source, opset = self.source, self.settings.opset
         self._progress("exporting the encoder with torch.onnx")
         # Chunks of one string need no batch axis: the encoder is then exactly the single-string graph's.
@@ -203,14 +219,31 @@ class ONNXPipeline:
         self._progress("composing the graph")
         return compose(stages, inputs=self.encoder_inputs, outputs=[contract.EMBEDDING], opset=opset, name="body")
 
+    def _head_body(self, head: Head) -> onnx.ModelProto:
+        """A classifier's encoder (its ``logits``) and the head's activation: the tokenizer's outputs in, the head's output out."""
+        opset, count = self.settings.opset, classifier.num_labels(self.source)
+        self._progress("exporting the sequence classifier with torch.onnx")
+        encoder = export_encoder(self.source, self.encoder_inputs, self._weights, opset=opset, classifier=True)
+        raw = f"{contract.ENCODER_STAGE}{contract.LOGITS}"
+        stages = [
+            Stage(contract.ENCODER_STAGE, encoder, {contract.LOGITS: raw}),
+            Stage(
+                contract.HEAD_STAGE,
+                head_stage(head.activation, count, opset),
+                {contract.HEAD_INPUT: raw, contract.HEAD_OUTPUT: head.output},
+            ),
+        ]
+        self._progress("composing the graph")
+        return compose(stages, inputs=self.encoder_inputs, outputs=[head.output], opset=opset, name="body")
+
     def _with_tokenizer(self, tokenizer: Stage, body: onnx.ModelProto) -> onnx.ModelProto:
-        """The whole string-in, vector-out graph, with the settings recorded in its metadata."""
+        """The whole string-in graph, with the settings recorded in its metadata."""
         model = compose(
             [tokenizer, Stage("", body)],
-            inputs=[contract.TEXT],
-            outputs=[contract.EMBEDDING],
+            inputs=self.input_names,
+            outputs=[self.output_name],
             opset=self.settings.opset,
-            doc=f"embedpipe: {self.source.name} as one string-in, vector-out graph",
+            doc=f"embedpipe: {self.source.name} as one string-in, {self.settings.function}-out graph",
         )
         onnx.helper.set_model_props(model, {contract.SETTINGS_KEY: json.dumps(self.settings_properties()), contract.SOURCE_KEY: self.source.name})
         return model
@@ -244,6 +277,17 @@ class ONNXPipeline:
         """
         settings = self.settings
         recorded = {"tokenizer": settings.tokenizer} if settings.tokenizer in self.plugins.registry("tokenizers") else {}
+        if settings.head is not None:
+            return {
+                **recorded,
+                "function": settings.head.function,
+                "activation": settings.head.activation,
+                **({"labels": list(settings.head.labels), "pair": settings.head.pair} if settings.head.labels else {}),
+                "max_seq_length": settings.max_seq_length,
+                "do_lower_case": settings.do_lower_case,
+                "opset": settings.opset,
+                "op_profile": settings.op_profile,
+            }
         return {
             **recorded,
             "max_seq_length": settings.max_seq_length,
@@ -268,6 +312,9 @@ class ONNXPipeline:
         from embedpipe.runtime import open_session
 
         model = self.fp32_graph() if model is None else model
+        if self.settings.head is not None:
+            return self._validate_scores(model, texts)
+        assert self.components.pooler is not None
         self._progress("validating against sentence-transformers")
         reference = reference_model(self.source, self.settings, self.components.pooler, self.components.post_processors)
         session = open_session(model) if isinstance(model, Path) else self.open_session(model)
@@ -278,6 +325,23 @@ class ONNXPipeline:
             limitations=[lim for lim in self.components.tokenizer.limitations if self.settings.op_profile in lim.op_profiles],
             prefix=self.settings.prefix,
         )
+        return self.report
+
+    def _validate_scores(self, model: onnx.ModelProto | Path, texts: Sequence[str] | None) -> ScoreReport:
+        """A reranker's or classifier's graph against CrossEncoder / transformers (``texts`` as single inputs,
+        or each paired with every other for a pair graph; default: the built-in hard inputs)."""
+        from embedpipe.runtime import open_session
+
+        head = self.settings.head
+        assert head is not None
+        if texts is None:
+            inputs = hard_inputs(head.pair)
+        else:
+            inputs = [(a, b) for a in texts for b in texts] if head.pair else [(t,) for t in texts]
+        self._progress("validating against the reference scores")
+        expected = reference_scores(self.source, self.settings, inputs)
+        session = open_session(model) if isinstance(model, Path) else self.open_session(model)
+        self.report = compare_scores(session, head, inputs, expected)
         return self.report
 
     def measure_quality(self) -> QualityReport | None:
@@ -336,6 +400,11 @@ class ONNXPipeline:
                 "the batched graph is for client-side ONNX Runtime; Oracle calls the single-string graph",
                 "convert without batch for export2db",
             )
+        if self.settings.head is not None:
+            raise ConfigError(
+                f"the Oracle sink loads embedding graphs only, not {self.settings.function}",
+                "write the file (export2file) and load it with DBMS_VECTOR.LOAD_ONNX_MODEL as docs/rerankers.md shows",
+            )
         return self._write("oracle", model_name, Path("."), connection=connection, **options)
 
     def _write(self, sink: str | Sink, name: str, output_dir: Path, **options: Any) -> list[Path]:
@@ -347,7 +416,7 @@ class ONNXPipeline:
             report = self._export_report
             if not report.ok:
                 raise ValidationError(
-                    f"the graph differs from sentence-transformers ({len(report.failures)} of {len(report.results)} lines failed)",
+                    f"the graph differs from {'sentence-transformers' if self.settings.head is None else 'its reference'} ({len(report.failures)} of {len(report.results)} lines failed)",
                     "see the report above; nothing was written (--no-validate writes anyway)",
                 )
             quality = self.quality or self.measure_quality()

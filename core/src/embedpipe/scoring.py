@@ -1,0 +1,165 @@
+"""Check a reranker's or classifier's graph against the real references, on hard inputs.
+
+Regression graphs are held to sentence-transformers' ``CrossEncoder.predict`` with the same
+activation, classification graphs to the transformers model's logits under the same activation
+(softmax by default); both tokenize with the model's own tokenizer, truncated as the graph is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embedpipe import contract
+from embedpipe.samples import SAMPLES
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+    from embedpipe.config import Head, Settings
+    from embedpipe.source import ModelSource
+
+MAX_SCORE_DIFFERENCE = 1e-4
+QUERY = "How do I reset my password?"
+Inputs = tuple[str, ...]  # one text, or a (first, second) pair
+
+
+def hard_inputs(pair: bool) -> list[Inputs]:
+    """The built-in hard strings; as pairs: one query over every sample (the ranking group), every
+    sample against "" and whitespace, neighbours paired with each other, and two long texts together."""
+    if not pair:
+        return [(text,) for text in SAMPLES]
+    long_texts = [t for t in SAMPLES if len(t) > 1000]
+    return (
+        [(QUERY, text) for text in SAMPLES]
+        + [(text, blank) for text in SAMPLES for blank in ("", " \t\n")]
+        + [("", text) for text in SAMPLES[:8]]
+        + list(zip(SAMPLES, SAMPLES[1:]))
+        + [(long_texts[0], long_texts[-1])]
+    )
+
+
+def run(session: ort.InferenceSession, inputs: Inputs) -> np.ndarray:
+    """The graph's one output row for one text or pair (float32 [L])."""
+    names = contract.PAIR_TEXTS if len(inputs) == 2 else (contract.TEXT,)
+    feeds = {name: np.array([text], dtype=object) for name, text in zip(names, inputs)}
+    return session.run(None, feeds)[0].reshape(-1)
+
+
+def reference_scores(source: ModelSource, settings: Settings, inputs: Sequence[Inputs]) -> np.ndarray:
+    """The references' rows [N, L]: CrossEncoder.predict for a reranker, transformers for a classifier."""
+    import torch
+
+    head = settings.head
+    assert head is not None
+    activation = {"identity": torch.nn.Identity(), "sigmoid": torch.nn.Sigmoid(), "softmax": torch.nn.Softmax(dim=-1)}[head.activation]
+    if head.function == contract.REGRESSION:
+        from sentence_transformers import CrossEncoder
+
+        model = CrossEncoder(str(source.path), device="cpu", max_length=settings.max_seq_length, trust_remote_code=source.trust_remote_code)
+        scores = model.predict([list(pair) for pair in inputs], activation_fn=activation, batch_size=16, convert_to_numpy=True)
+        return np.asarray(scores, dtype=np.float64).reshape(len(inputs), 1)
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(source.path), trust_remote_code=source.trust_remote_code)
+    network = AutoModelForSequenceClassification.from_pretrained(
+        str(source.path), use_safetensors=True, trust_remote_code=source.trust_remote_code
+    ).eval()
+    rows = []
+    with torch.no_grad():
+        for texts in inputs:
+            encoded = tokenizer(*texts, truncation=True, max_length=settings.max_seq_length, return_tensors="pt")
+            rows.append(activation(network(**encoded).logits)[0].double().numpy())
+    return np.stack(rows)
+
+
+@dataclass
+class ScoreLine:
+    inputs: Inputs
+    got: np.ndarray
+    want: np.ndarray
+    error: str = ""
+
+    @property
+    def difference(self) -> float:
+        return float(np.max(np.abs(self.got - self.want))) if not self.error else float("nan")
+
+    @property
+    def preview(self) -> str:
+        return " | ".join(repr(t if len(t) <= 30 else f"{t[:27]}... ({len(t)} chars)") for t in self.inputs)
+
+
+@dataclass
+class ScoreReport:
+    """Per-line |graph - reference|, and whether one query ranks its passages as the reference does."""
+
+    tolerance: float
+    results: list[ScoreLine] = field(default_factory=list)
+    ranking_ok: bool = True  # True where no ranking is checked (classification)
+
+    @property
+    def failures(self) -> list[ScoreLine]:
+        return [r for r in self.results if r.error or not r.difference <= self.tolerance]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.ranking_ok
+
+    @property
+    def max_difference(self) -> float | None:
+        found = [r.difference for r in self.results if not r.error]
+        return max(found) if found else None
+
+    def to_dict(self) -> dict[str, Any]:
+        worst = sorted((r for r in self.results if not r.error), key=lambda r: -r.difference)[:5]
+        return {
+            "ok": self.ok,
+            "lines": len(self.results),
+            "tolerance": self.tolerance,
+            "max_abs_difference": self.max_difference,
+            "ranking_ok": self.ranking_ok,
+            "failures": len(self.failures),
+            "errors": [{"inputs": r.preview, "error": r.error} for r in self.results if r.error],
+            "worst": [{"inputs": r.preview, "difference": r.difference} for r in worst],
+        }
+
+    def summary(self) -> str:
+        data = self.to_dict()
+        diff = "n/a" if data["max_abs_difference"] is None else f"{data['max_abs_difference']:.2e}"
+        lines = [
+            f"parity vs reference scores: {'PASS' if self.ok else 'FAIL'}  lines={data['lines']}  max |diff|={diff} "
+            f"(tolerance {self.tolerance})  ranking: {'same' if self.ranking_ok else 'DIFFERS'}  failures: {data['failures']}"
+        ]
+        lines += [f"  worst: {row['difference']:.2e}  {row['inputs']}" for row in data["worst"][:3]]
+        lines += [f"  error: {row['error']}  {row['inputs']}" for row in data["errors"][:3]]
+        return "\n".join(lines)
+
+
+def same_ranking(got: np.ndarray, want: np.ndarray, tolerance: float) -> bool:
+    """Every two passages the reference tells apart by more than twice the tolerance keep their order
+    (closer ones are ties within what the comparison allows anyway)."""
+    apart = np.abs(want[:, None] - want[None, :]) > 2 * tolerance
+    return bool(np.all((np.sign(got[:, None] - got[None, :]) == np.sign(want[:, None] - want[None, :]))[apart]))
+
+
+def compare_scores(
+    session: ort.InferenceSession, head: Head, inputs: Sequence[Inputs], expected: np.ndarray, *, tolerance: float = MAX_SCORE_DIFFERENCE
+) -> ScoreReport:
+    """Each line's graph output against the reference's row; the ranking of the ``QUERY`` group for a reranker."""
+    report = ScoreReport(tolerance=tolerance)
+    for texts, want in zip(inputs, expected):
+        try:
+            got = run(session, texts).astype(np.float64)
+        except Exception as exc:  # an ORT failure on one line is a finding, not a crash
+            report.results.append(ScoreLine(texts, np.zeros(0), want, error=str(exc).splitlines()[0]))
+            continue
+        error = "" if got.shape == want.shape and np.all(np.isfinite(got)) else f"graph gives {got.shape} {got[:3]}, reference {want.shape}"
+        report.results.append(ScoreLine(texts, got, want, error=error))
+    if head.function == contract.REGRESSION:
+        group = [r for r in report.results if len(r.inputs) == 2 and r.inputs[0] == QUERY and not r.error]
+        if group:
+            report.ranking_ok = same_ranking(np.array([r.got[0] for r in group]), np.array([r.want[0] for r in group]), tolerance)
+    return report
