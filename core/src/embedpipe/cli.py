@@ -133,6 +133,20 @@ def main(strict_plugins: bool) -> None:
     help="oracle: only ops Oracle documents (standard ONNX, ai.onnx.ml, the extension tokenizer ops); "
     "portable: no onnxruntime-extensions op (com.microsoft instead), for runtimes without that library.",
 )
+@click.option(
+    "--function",
+    type=click.Choice(["embedding", "regression", "classification"], case_sensitive=False),
+    help="What the graph computes (default: as config.json's architectures say): regression is a reranker "
+    "(first_input, second_input -> logits), classification gives class probabilities.",
+)
+@click.option(
+    "--activation",
+    type=click.Choice(["identity", "sigmoid", "softmax", "model"], case_sensitive=False),
+    help="Regression/classification head (default: identity for regression, softmax for classification; "
+    "model: what CrossEncoder.predict applies).",
+)
+@click.option("--pair", is_flag=True, default=None, help="Classification: the graph takes a pair of texts.")
+@click.option("--label", "labels", multiple=True, help="Classification: a name for each label, in label-id order (repeat).")
 @click.option("--quantize", type=click.Choice(["int8", "fp16"]), help="Quantize the graph's body (never the tokenizer).")
 @click.option(
     "--quantize-option",
@@ -164,8 +178,6 @@ def convert(
     from embedpipe.config import ONNXPipelineConfig
     from embedpipe.naming import check_export_name
     from embedpipe.pipeline import ONNXPipeline
-    from embedpipe.runtime import embed
-
     output = output or Path(f"{Path(model.rstrip('/')).name}.onnx")
     if output.suffix != ".onnx":
         raise ConfigError(f"output file {output} does not end in .onnx", "name it like out/model.onnx")
@@ -188,6 +200,11 @@ def convert(
                 out.print(pipe.report.summary(), highlight=False)
                 if pipe.quality is not None:
                     out.print(pipe.quality.summary(), highlight=False)
+    if pipe.settings.head is not None:
+        _report_head(pipe, path, to_db, as_json)
+        return
+    from embedpipe.runtime import embed
+
     sample = embed(pipe.open_session(), ["hello world"])[0]
     result = {
         "output": str(path),
@@ -208,8 +225,33 @@ def convert(
     out.print(f"'hello world' -> [{', '.join(f'{v:.5f}' for v in sample[:8])}, ...]", highlight=False)
 
 
+def _report_head(pipe: Any, path: Path, to_db: str | None, as_json: bool) -> None:
+    """What `convert` says of a reranker or classifier: the file and one sample's output."""
+    from embedpipe.runtime import run_inputs
+    from embedpipe.scoring import QUERY
+
+    head = pipe.settings.head
+    sample = (QUERY, "Open Settings and choose Reset password.") if head.pair else ("hello world",)
+    values = run_inputs(pipe.open_session(), sample)
+    result = {
+        "output": str(path),
+        "database_model": to_db,
+        "bytes": path.stat().st_size,
+        "function": head.function,
+        "settings": pipe.settings_properties(),
+        "validation": pipe.report.to_dict() if pipe.report else None,
+        "sample": {"inputs": list(sample), head.output: [round(float(v), 6) for v in values]},
+    }
+    if as_json:
+        _emit_json(result)
+        return
+    out.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {head.function}, output {head.output})")
+    out.print(f"{' | '.join(map(repr, sample))} -> {', '.join(f'{v:.5f}' for v in values)}", highlight=False)
+
+
 def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
     quantize = options.pop("quantize")
+    options["labels"] = list(options["labels"]) or None
     options["quantize_options"] = _key_values(options["quantize_options"]) or None
     properties = {k: v for k, v in options.items() if v is not None and v is not False and k != "no_validate"}
     properties["validate"] = not options["no_validate"]
@@ -325,6 +367,24 @@ def embed(file: Path, texts: tuple[str, ...], as_json: bool) -> None:
         return
     for text, vector in zip(texts, vectors):
         out.print(f"{text!r}: dim={vector.shape[0]} [{', '.join(f'{v:.5f}' for v in vector[:8])}, ...]", highlight=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@_user_errors
+def score(file: Path, texts: tuple[str, ...], as_json: bool) -> None:
+    """Score with a reranker graph (TEXTS: a query, then passages: one score each) or a classifier graph
+    (TEXTS: the text, or a pair for a pair graph: each label's probability)."""
+    from embedpipe.runtime import scored
+
+    rows = scored(file, texts)
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        out.print("  ".join(f"{key}={value:.6f}" if isinstance(value, float) else f"{key}={value!r}" for key, value in row.items()), highlight=False)
 
 
 @main.command()

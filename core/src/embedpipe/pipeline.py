@@ -390,6 +390,11 @@ class ONNXPipeline:
         ``connection`` is an open ``oracledb`` connection, or ``None`` to let the sink connect from
         its options, the ``EMBEDPIPE_ORACLE_*`` environment variables or a prompt.
         """
+        if self.settings.head is not None:
+            raise ConfigError(
+                f"the Oracle sink loads embedding graphs only, not {self.settings.function}",
+                "write the file (export2file) and load it with DBMS_VECTOR.LOAD_ONNX_MODEL as docs/rerankers.md shows",
+            )
         if "oracle" not in self.plugins.registry("sinks"):
             raise ConfigError(
                 "export2db needs the Oracle sink, which is not installed",
@@ -399,11 +404,6 @@ class ONNXPipeline:
             raise ConfigError(
                 "the batched graph is for client-side ONNX Runtime; Oracle calls the single-string graph",
                 "convert without batch for export2db",
-            )
-        if self.settings.head is not None:
-            raise ConfigError(
-                f"the Oracle sink loads embedding graphs only, not {self.settings.function}",
-                "write the file (export2file) and load it with DBMS_VECTOR.LOAD_ONNX_MODEL as docs/rerankers.md shows",
             )
         return self._write("oracle", model_name, Path("."), connection=connection, **options)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from embedpipe import contract
+from embedpipe.runtime import Inputs, run_inputs
 from embedpipe.samples import SAMPLES
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 MAX_SCORE_DIFFERENCE = 1e-4
 QUERY = "How do I reset my password?"
-Inputs = tuple[str, ...]  # one text, or a (first, second) pair
 
 
 def hard_inputs(pair: bool) -> list[Inputs]:
@@ -40,13 +40,6 @@ def hard_inputs(pair: bool) -> list[Inputs]:
         + list(zip(SAMPLES, SAMPLES[1:]))
         + [(long_texts[0], long_texts[-1])]
     )
-
-
-def run(session: ort.InferenceSession, inputs: Inputs) -> np.ndarray:
-    """The graph's one output row for one text or pair (float32 [L])."""
-    names = contract.PAIR_TEXTS if len(inputs) == 2 else (contract.TEXT,)
-    feeds = {name: np.array([text], dtype=object) for name, text in zip(names, inputs)}
-    return session.run(None, feeds)[0].reshape(-1)
 
 
 def reference_scores(source: ModelSource, settings: Settings, inputs: Sequence[Inputs]) -> np.ndarray:
@@ -152,7 +145,7 @@ def compare_scores(
     report = ScoreReport(tolerance=tolerance)
     for texts, want in zip(inputs, expected):
         try:
-            got = run(session, texts).astype(np.float64)
+            got = run_inputs(session, texts).astype(np.float64)
         except Exception as exc:  # an ORT failure on one line is a finding, not a crash
             report.results.append(ScoreLine(texts, np.zeros(0), want, error=str(exc).splitlines()[0]))
             continue
