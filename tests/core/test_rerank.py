@@ -33,16 +33,15 @@ def reranker_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def reranker(reranker_dir: Path, converted):  # type: ignore[no-untyped-def]
-    """The WordPiece reranker converted with the defaults (validated on the hard pairs on export)."""
-    return converted(reranker_dir, max_seq_length=64)
+    """The WordPiece reranker with CrossEncoder's own activation (sigmoid), validated on the hard pairs on export."""
+    return converted(reranker_dir, max_seq_length=64, function=MiningFunction.REGRESSION.name, activation="model")
 
 
-def _predict(folder: Path, pairs: list[tuple[str, str]], activation_fn=None) -> np.ndarray:  # type: ignore[no-untyped-def]
-    import torch
+def _predict(folder: Path, pairs: list[tuple[str, str]]) -> np.ndarray:
+    """CrossEncoder.predict with its default activation (sigmoid for one label)."""
     from sentence_transformers import CrossEncoder
 
-    model = CrossEncoder(str(folder), device="cpu", max_length=64)
-    return model.predict([list(p) for p in pairs], activation_fn=activation_fn or torch.nn.Identity(), convert_to_numpy=True)
+    return CrossEncoder(str(folder), device="cpu", max_length=64).predict([list(p) for p in pairs], convert_to_numpy=True)
 
 
 def test_graph_takes_a_pair_and_gives_one_logit(reranker) -> None:  # type: ignore[no-untyped-def]
@@ -53,26 +52,20 @@ def test_graph_takes_a_pair_and_gives_one_logit(reranker) -> None:  # type: igno
     assert output.name == contract.LOGITS
     assert [d.dim_value for d in output.type.tensor_type.shape.dim] == [1, 1]
     settings = json.loads({p.key: p.value for p in model.metadata_props}[contract.SETTINGS_KEY])
-    assert settings["function"] == contract.REGRESSION and settings["activation"] == contract.IDENTITY
+    assert settings["function"] == contract.REGRESSION and settings["activation"] == contract.SIGMOID
     assert pipe.report.ok and pipe.report.ranking_ok and pipe.report.max_difference <= 1e-4
 
 
-def test_raw_logits_match_crossencoder_predict(reranker, reranker_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_scores_match_crossencoder_predict(reranker, reranker_dir: Path) -> None:  # type: ignore[no-untyped-def]
     _, path = reranker
     session = open_session(path)
     got = np.array([run_inputs(session, pair)[0] for pair in PAIRS])
     np.testing.assert_allclose(got, _predict(reranker_dir, PAIRS), atol=1e-4)
 
 
-def test_model_activation_is_crossencoders_default_sigmoid(reranker_dir: Path, tmp_path: Path) -> None:
-    pipe = ONNXPipeline(reranker_dir, ONNXPipelineConfig(function=MiningFunction.REGRESSION.name, activation="model", max_seq_length=64, validate=False))
-    assert pipe.settings.head.activation == contract.SIGMOID
-    session = pipe.open_session()
-    got = np.array([run_inputs(session, pair)[0] for pair in PAIRS])
-    from sentence_transformers import CrossEncoder
-
-    want = CrossEncoder(str(reranker_dir), device="cpu", max_length=64).predict([list(p) for p in PAIRS])  # its own default activation
-    np.testing.assert_allclose(got, want, atol=1e-4)
+def test_the_default_is_the_raw_logit(reranker_dir: Path) -> None:
+    settings = resolve(ONNXPipelineConfig(), load_source(reranker_dir))
+    assert settings.function == contract.REGRESSION and settings.head.activation == contract.IDENTITY and settings.head.pair
 
 
 def test_a_saved_crossencoder_activation_is_honoured(reranker_dir: Path, tmp_path: Path) -> None:
@@ -85,11 +78,14 @@ def test_a_saved_crossencoder_activation_is_honoured(reranker_dir: Path, tmp_pat
 
 
 @pytest.mark.parametrize("family", ["roberta", "xlmr"])
-def test_bpe_and_unigram_rerankers_match_crossencoder(family: str, tmp_path: Path) -> None:
+def test_bpe_and_unigram_raw_logits_match_crossencoder(family: str, tmp_path: Path) -> None:
+    """Every text paired with every other (both orders, itself, "" and long text): the raw logit as
+    CrossEncoder.predict(activation_fn=Identity) gives it."""
     folder = build_classifier(tmp_path, family, {0: "LABEL_0"})
     pipe = ONNXPipeline(folder, ONNXPipelineConfig(max_seq_length=64, validate=False))
     report = pipe.validate(["hello world", "", " ", "naïve café résumé", "emoji 😀🎉", SAMPLES[-2]])
-    assert report.ok, report.summary()
+    assert pipe.settings.head.activation == contract.IDENTITY
+    assert report.ok and report.max_difference <= 1e-4, report.summary()
 
 
 def test_score_command_prints_one_score_per_passage(reranker, reranker_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -101,11 +97,13 @@ def test_score_command_prints_one_score_per_passage(reranker, reranker_dir: Path
     np.testing.assert_allclose([r["score"] for r in rows], want, atol=1e-4)
 
 
-def test_inspect_and_validate_read_a_reranker(reranker, reranker_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_inspect_and_validate_read_a_reranker(reranker, reranker_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, path = reranker
     inspected = CliRunner().invoke(main, ["inspect", str(path), "--json"])
     assert inspected.exit_code == 0 and json.loads(inspected.stdout)["outputs"][0]["name"] == contract.LOGITS
-    validated = CliRunner().invoke(main, ["validate", str(path), "--reference", str(reranker_dir), "--json"])
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("hello world\n\nnaïve café\n", encoding="utf-8")
+    validated = CliRunner().invoke(main, ["validate", str(path), "--reference", str(reranker_dir), "--corpus", str(corpus), "--json"])
     assert validated.exit_code == 0, validated.output
     assert json.loads(validated.stdout)["ranking_ok"] is True
 
