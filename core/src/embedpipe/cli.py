@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from embedpipe import contract
 from embedpipe.errors import ConfigError, EmbedpipeError, PluginError
 
 log = logging.getLogger(__name__)
@@ -135,13 +136,13 @@ def main(strict_plugins: bool) -> None:
 )
 @click.option(
     "--function",
-    type=click.Choice(["embedding", "regression", "classification"], case_sensitive=False),
+    type=click.Choice(contract.FUNCTIONS, case_sensitive=False),
     help="What the graph computes (default: as config.json's architectures say): regression is a reranker "
     "(first_input, second_input -> logits), classification gives class probabilities.",
 )
 @click.option(
     "--activation",
-    type=click.Choice(["identity", "sigmoid", "softmax", "model"], case_sensitive=False),
+    type=click.Choice([*contract.ACTIVATIONS, contract.MODEL_ACTIVATION], case_sensitive=False),
     help="Regression/classification head (default: identity for regression, softmax for classification; "
     "model: what CrossEncoder.predict applies).",
 )

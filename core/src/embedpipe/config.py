@@ -316,10 +316,10 @@ def _activation(config: ONNXPipelineConfig, source: ModelSource, function: str) 
     if config.activation is None:
         return contract.IDENTITY if function == contract.REGRESSION else contract.SOFTMAX
     value = str(config.activation).lower()
-    if value == "model":
+    if value == contract.MODEL_ACTIVATION:
         return classifier.crossencoder_activation(source)
     if value not in contract.ACTIVATIONS:
-        raise ConfigError(f"unknown activation {config.activation!r}", f"use one of: {', '.join(contract.ACTIVATIONS)}, or model")
+        raise ConfigError(f"unknown activation {config.activation!r}", f"use one of: {', '.join(contract.ACTIVATIONS)}, or {contract.MODEL_ACTIVATION}")
     return value
 
 

@@ -50,6 +50,7 @@ IDENTITY = "identity"
 SIGMOID = "sigmoid"
 SOFTMAX = "softmax"
 ACTIVATIONS = (IDENTITY, SIGMOID, SOFTMAX)
+MODEL_ACTIVATION = "model"  # the configured activation meaning "what CrossEncoder.predict applies for this model"
 
 # Node-name prefixes composition gives each stage's nodes and internal names, so a pass over the
 # composed graph (the FP16 quantizer keeping pooling and post-processing in float32) can tell

@@ -15,7 +15,7 @@ import onnx
 
 from embedpipe import classifier, contract
 from embedpipe.batching import batched
-from embedpipe.components import Pooler, PostProcessor, Quantizer, Sink, Tokenizer, TokenizerOptions
+from embedpipe.components import Limitation, Pooler, PostProcessor, Quantizer, Sink, Tokenizer, TokenizerOptions
 from embedpipe.config import Head, ONNXPipelineConfig, Settings, resolve
 from embedpipe.encoder import encoder_inputs, export_encoder
 from embedpipe.errors import ConfigError, ExportError, ValidationError
@@ -322,10 +322,14 @@ class ONNXPipeline:
             session,
             reference,
             list(SAMPLES if texts is None else texts),
-            limitations=[lim for lim in self.components.tokenizer.limitations if self.settings.op_profile in lim.op_profiles],
+            limitations=self._limitations(),
             prefix=self.settings.prefix,
         )
         return self.report
+
+    def _limitations(self) -> list[Limitation]:
+        """The tokenizer's declared limitations that hold for this graph's op profile."""
+        return [lim for lim in self.components.tokenizer.limitations if self.settings.op_profile in lim.op_profiles]
 
     def _validate_scores(self, model: onnx.ModelProto | Path, texts: Sequence[str] | None) -> ScoreReport:
         """A reranker's or classifier's graph against CrossEncoder / transformers (``texts`` as single inputs,
@@ -341,7 +345,7 @@ class ONNXPipeline:
         self._progress("validating against the reference scores")
         expected = reference_scores(self.source, self.settings, inputs)
         session = open_session(model) if isinstance(model, Path) else self.open_session(model)
-        self.report = compare_scores(session, head, inputs, expected)
+        self.report = compare_scores(session, head, inputs, expected, limitations=self._limitations())
         return self.report
 
     def measure_quality(self) -> QualityReport | None:
