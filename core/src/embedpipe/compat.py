@@ -216,6 +216,11 @@ def check_compat(
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf and onnx raise several types for a damaged file
         raise ExportError(f"{path} is not a readable ONNX model ({exc})", "pass a .onnx graph embedpipe built") from exc
+    if contract.EMBEDDING not in {o.name for o in model.graph.output}:
+        raise ExportError(
+            f"{path} is no embedding graph (no {contract.EMBEDDING!r} output); the compatibility check runs embedding graphs only",
+            "check a reranker or classifier with `embedpipe score` and `embedpipe validate`",
+        )
     runs = [run_current(path, texts)] + [run_in_runtime(spec, path, texts, cache_dir=cache_dir) for spec in runtimes]
     diffs = {(a.name, b.name): max_abs_diff(a, b) for a, b in itertools.combinations(runs, 2)}
     profile = op_profile or manifest.recorded_op_profile(model) or contract.DEFAULT_OP_PROFILE
