@@ -9,6 +9,11 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One pytest-xdist worker per core (scripts/test): each worker computes on one thread, so torch's
+# and OpenMP's pools (inherited by the CLI subprocesses) do not fight over the cores; on two cores,
+# two threads per worker made sentence-transformers 1.4x slower while the other worker ran.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
 
 from collections.abc import Callable
 from pathlib import Path
