@@ -1,7 +1,8 @@
 """Tiny random-weight sequence classifiers (a reranker, a three-class classifier) for the head tests.
 
 The tokenizer is trained as tests/models.py trains each family's; the model is the family's
-``*ForSequenceClassification`` saved with save_pretrained beside it.
+``*ForSequenceClassification`` saved with save_pretrained beside it, its weights drawn wide
+(initializer_range 0.3) so one different token moves a score by ~0.1, far above the 1e-4 tolerance.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ def build_classifier(root: Path, family_name: str, id2label: dict[int, str], *, 
     tokenizer = _save_tokenizer(family_name, family, folder, 3000)
     torch.manual_seed(seed)
     sizes = {"hidden_size": HIDDEN, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64, "max_position_embeddings": 130}
-    options = {"vocab_size": len(tokenizer), **sizes, **family.config, "id2label": id2label, "label2id": {v: k for k, v in id2label.items()}, **config}
+    options = {
+        "vocab_size": len(tokenizer),
+        **sizes,
+        **family.config,
+        "initializer_range": 0.3,
+        "id2label": id2label,
+        "label2id": {v: k for k, v in id2label.items()},
+        **config,
+    }
     model_config = getattr(transformers, family.config_class)(**options)
     getattr(transformers, _CLASSIFIERS[family_name])(model_config).save_pretrained(str(folder))
     return folder

@@ -41,7 +41,7 @@ def _softmax(folder: Path, inputs: list[tuple[str, ...]]) -> np.ndarray:
     model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
     with torch.no_grad():
         return np.stack(
-            [torch.softmax(model(**tokenizer(*t, truncation=True, max_length=64, return_tensors="pt")).logits, -1)[0].numpy() for t in inputs]
+            [torch.softmax(model(**tokenizer(*([x] for x in t), truncation=True, max_length=64, return_tensors="pt")).logits, -1)[0].numpy() for t in inputs]
         )
 
 

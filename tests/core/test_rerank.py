@@ -54,6 +54,7 @@ def test_graph_takes_a_pair_and_gives_one_logit(reranker) -> None:  # type: igno
     settings = json.loads({p.key: p.value for p in model.metadata_props}[contract.SETTINGS_KEY])
     assert settings["function"] == contract.REGRESSION and settings["activation"] == contract.SIGMOID
     assert pipe.report.ok and pipe.report.ranking_ok and pipe.report.max_difference <= 1e-4
+    assert all("\x00" in "".join(line.inputs) for line in pipe.report.forgiven)  # the oracle profile's declared NUL limitation
 
 
 def test_scores_match_crossencoder_predict(reranker, reranker_dir: Path) -> None:  # type: ignore[no-untyped-def]

@@ -261,7 +261,7 @@ def resolve(
         distance_metrics=tuple(config.distance_metrics or config.preset.get("distance_metrics") or ("COSINE",)),
         languages=tuple(config.languages or config.preset.get("languages") or ()),
         validate=config.validate,
-        prefix=_prefix(config, source, plugins),
+        prefix=_prefix(config, source, plugins) if head is None else "",
         batch=bool(config.batch),
         batch_chunk=_batch_chunk(config, quantizer),
         op_profile=config.op_profile,
@@ -319,7 +319,8 @@ def _activation(config: ONNXPipelineConfig, source: ModelSource, function: str) 
     if value == contract.MODEL_ACTIVATION:
         return classifier.crossencoder_activation(source)
     if value not in contract.ACTIVATIONS:
-        raise ConfigError(f"unknown activation {config.activation!r}", f"use one of: {', '.join(contract.ACTIVATIONS)}, or {contract.MODEL_ACTIVATION}")
+        choices = ", ".join((*contract.ACTIVATIONS, contract.MODEL_ACTIVATION))
+        raise ConfigError(f"unknown activation {config.activation!r}", f"use one of: {choices}")
     return value
 
 
@@ -338,7 +339,8 @@ def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
     }
     used = [name for name, on in embedding_only.items() if on]
     if used:
-        raise ConfigError(f"{', '.join(used)} is for embedding graphs only, not {function}", f"drop {used[0]} (or use --no-preset)")
+        fix = "convert without the preset (--no-preset)" if used[0] == "a preset" else f"drop {used[0]}"
+        raise ConfigError(f"{', '.join(used)} is for embedding graphs only, not {function}", fix)
 
 
 def _with_truncation(post: list[PostProcessorSpec], truncate_dim: int | None) -> list[PostProcessorSpec]:

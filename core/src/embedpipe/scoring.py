@@ -69,7 +69,8 @@ def reference_scores(source: ModelSource, settings: Settings, inputs: Sequence[I
     rows = []
     with torch.no_grad():
         for texts in inputs:
-            encoded = tokenizer(*texts, truncation=True, max_length=settings.max_seq_length, return_tensors="pt")
+            # A batch of one, as CrossEncoder tokenizes: a single call drops an empty second text (text_pair="" is falsy).
+            encoded = tokenizer(*([t] for t in texts), truncation=True, max_length=settings.max_seq_length, return_tensors="pt")
             rows.append(activation(network(**encoded).logits)[0].double().numpy())
     return np.stack(rows)
 
