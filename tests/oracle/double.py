@@ -7,16 +7,22 @@ It is reached through an oracledb-compatible connection (``cursor().execute``, `
   on 26ai, without it the description is read from ``<file_name>_external_data.json``, Oracle's
   documented default, which core's ``ExternalDataLayout`` spells), ``DBMS_VECTOR.DROP_ONNX_MODEL``, ``DBMS_DATA_MINING.RENAME_MODEL``;
 - model names: a letter, then letters, digits, ``_ $ #``, at most 123, stored upper case;
-- metadata: valid JSON, case-sensitive documented keys only, ``function`` = embedding, one
-  ``input`` entry naming a real graph input (ORA-54408), ``embeddingOutput`` naming a real
-  output, informational keys of the documented types;
+- metadata: valid JSON, case-sensitive documented keys only, ``function`` embedding, regression
+  or classification with only that function's keys (``embeddingOutput`` and the informational
+  ones; ``regressionOutput``; ``classificationProbOutput`` and ``labels``, both required), an
+  ``input`` entry per graph input (one for an embedding, the pair for a reranker, either for a
+  classifier) naming a real graph input (ORA-54408), the output key naming a real float32 output,
+  a classifier's labels as many as its output's columns, a reranker's output one wide;
 - the graph: a string input (two variable dimensions: ORA-54426), a float32 output whose
   dimension is 1..65535 (ORA-51801), only the ops Oracle documents (standard ONNX, ai.onnx.ml,
   the five onnxruntime-extensions tokenizers; no com.microsoft op), in every subgraph too,
   loadable by ONNX Runtime with the extensions (ORA-13606), under the size limit, no external
   data in a BLOB;
-- privileges (CREATE MINING MODEL, READ on a directory) and ``VECTOR_EMBEDDING`` name resolution
-  in the user's schema (ORA-40284).
+- privileges (CREATE MINING MODEL, READ on a directory) and ``VECTOR_EMBEDDING``, ``PREDICTION``
+  and ``PREDICTION_PROBABILITY`` name resolution in the user's schema (ORA-40284), each on a model
+  of its function only (ORA-40290), with the model's attributes (ORA-00904); they run the stored
+  graph with ONNX Runtime: a reranker's PREDICTION is its logit, a classifier's PREDICTION the
+  label of its most probable class and PREDICTION_PROBABILITY that probability.
 
 Where Oracle's documentation gives no error number for a rule, the double raises ORA-20000 (the
 number DBMS_VECTOR uses for rejected arguments) with the rule in the message.
@@ -62,8 +68,19 @@ _METADATA_KEYS = frozenset(
         "modelDescription",
         "embeddingLayer",
         "defaultOnNull",
+        "regressionOutput",
+        "classificationProbOutput",
+        "labels",
     }
 )
+# Each function's own keys; the others' are refused.
+_FUNCTION_KEYS = {
+    "embedding": _METADATA_KEYS - {"regressionOutput", "classificationProbOutput", "labels"},
+    "regression": frozenset({"function", "input", "regressionOutput", "modelDescription", "defaultOnNull"}),
+    "classification": frozenset({"function", "input", "classificationProbOutput", "labels", "modelDescription", "defaultOnNull"}),
+}
+_OUTPUT_KEYS = {"embedding": "embeddingOutput", "regression": "regressionOutput", "classification": "classificationProbOutput"}
+_INPUT_COUNTS = {"embedding": {1}, "regression": {2}, "classification": {1, 2}}
 _TOKENIZERS = frozenset({"bert", "gpt2", "bpe", "wordpiece", "sentencepiece", "clip"})
 _METRICS = frozenset({"COSINE", "DOT", "EUCLIDEAN", "EUCLIDEAN_SQUARED", "MANHATTAN", "HAMMING", "JACCARD"})
 # What Oracle documents: standard ONNX, ai.onnx.ml, and of the custom ops only these tokenizers.
@@ -75,6 +92,10 @@ _ARGUMENT = re.compile(r"^(\w+)\s*=>\s*(.+)$", re.DOTALL)
 _EMBED = re.compile(
     r"^SELECT\s+VECTOR_EMBEDDING\(\s*(\w[\w$#]*)\s+USING\s+:(\w+)\s+AS\s+(\w+)\s*\)\s+FROM\s+dual$", re.IGNORECASE
 )
+_PREDICT = re.compile(
+    r"^SELECT\s+(PREDICTION|PREDICTION_PROBABILITY)\(\s*(\w[\w$#]*)\s+USING\s+(.+?)\s*\)\s+FROM\s+dual$", re.IGNORECASE
+)
+_USING = re.compile(r"^:(\w+)\s+AS\s+(\w+)$", re.IGNORECASE)
 _SELECT = re.compile(r"^SELECT\s+(.+?)\s+FROM\s+(\w+)\s+WHERE\s+(.+)$", re.IGNORECASE | re.DOTALL)
 _CONDITION = re.compile(r"^(\w+)\s*=\s*:(\w+)$")
 _BIND = re.compile(r":(\w+)")
@@ -98,8 +119,8 @@ class StoredModel:
     name: str
     model_path: Path  # the .onnx as the server holds it (external data beside it)
     metadata: dict[str, Any]
-    attribute: str
-    dimension: int
+    attributes: tuple[str, ...]  # one per graph input, in the metadata's order
+    dimension: int  # the output's width: vector, 1 score, or one column per label
     external: bool
     size: int
     _session: ort.InferenceSession | None = None
@@ -133,6 +154,7 @@ class OracleDouble:
     lob_writes: list[int] = field(default_factory=list)  # the size of every LOB write, in order
     injections: list[Injection] = field(default_factory=list)
     embedding_tamper: Callable[[np.ndarray], np.ndarray] | None = None  # make VECTOR_EMBEDDING disagree
+    score_tamper: Callable[[np.ndarray], np.ndarray] | None = None  # make PREDICTION(_PROBABILITY) disagree
     storage: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="oracle-double-")))
 
     def connect(self, **_: Any) -> DoubleConnection:
@@ -223,12 +245,12 @@ class OracleDouble:
             for location in {ExternalDataInfo(t).location for t in external}:
                 if not (path.parent / location).is_file():
                     raise ora(22288, f"file or LOB operation FILEOPEN failed: {location} not found")
-        attribute, dimension = _check_graph(model, metadata)
+        attributes, dimension = _check_graph(model, metadata)
         try:
             session = _open(path)
         except Exception as exc:
             raise ora(13606, f"error while loading the ONNX model: {str(exc).splitlines()[0][:200]}") from exc
-        stored = StoredModel(name, path, metadata, attribute, dimension, bool(external), path.stat().st_size)
+        stored = StoredModel(name, path, metadata, attributes, dimension, bool(external), path.stat().st_size)
         stored._session = session
         self.models[name] = stored
 
@@ -262,23 +284,51 @@ class OracleDouble:
     # -- queries ---------------------------------------------------------------------------
     def embed(self, identifier: str, attribute: str, text: Any) -> array.array | None:
         self._inject("VECTOR_EMBEDDING")
-        name = identifier.upper()
-        if name not in self.models:
-            raise ora(40284, "model does not exist")
-        model = self.models[name]
-        if attribute.upper() != model.attribute:
-            raise ora(904, f'"{attribute.upper()}": invalid identifier')
-        if text is None or text == "":  # Oracle's empty string is NULL
+        model = self._model(identifier, lambda kind: kind == "embedding")
+        vector = self._run(model, {attribute: text})
+        if vector is None:
             return None
-        if not isinstance(text, str):
-            raise ora(932, "inconsistent datatypes: expected CHAR")
-        session = model.session()
-        input_name = next(iter(model.metadata["input"]))
-        output_name = model.metadata.get("embeddingOutput") or session.get_outputs()[0].name
-        vector = session.run([output_name], {input_name: np.array([text], dtype=object)})[0].reshape(-1).astype(np.float32)
         if self.embedding_tamper is not None:
             vector = self.embedding_tamper(vector)
         return array.array("f", vector.tolist())
+
+    def predict(self, function: str, identifier: str, texts: dict[str, Any]) -> float | str | None:
+        """PREDICTION or PREDICTION_PROBABILITY of a reranker (its logit) or a classifier (label, probability)."""
+        probability = function.upper() == "PREDICTION_PROBABILITY"
+        self._inject(function)
+        model = self._model(identifier, lambda kind: kind == "classification" or (kind == "regression" and not probability))
+        row = self._run(model, texts)
+        if row is None:
+            return None
+        if self.score_tamper is not None:
+            row = self.score_tamper(row)
+        if model.metadata["function"] == "regression":
+            return float(row[0])
+        return float(np.max(row)) if probability else str(model.metadata["labels"][int(np.argmax(row))])
+
+    def _model(self, identifier: str, serves: Callable[[str], bool]) -> StoredModel:
+        """The model the SQL function names, if it exists (ORA-40284) and ``serves`` its mining function (ORA-40290)."""
+        name = identifier.upper()
+        if name not in self.models:
+            raise ora(40284, "model does not exist")
+        if not serves(self.models[name].metadata["function"]):
+            raise ora(40290, "model incompatible with data mining function")
+        return self.models[name]
+
+    def _run(self, model: StoredModel, texts: dict[str, Any]) -> np.ndarray | None:
+        """The stored graph's output row for the texts given by attribute (NULL in, NULL out)."""
+        given = {attribute.upper(): text for attribute, text in texts.items()}
+        wrong = sorted(set(given) ^ set(model.attributes))
+        if wrong:
+            raise ora(904, f'"{wrong[0]}": invalid identifier')
+        if any(text is None or text == "" for text in given.values()):  # Oracle's empty string is NULL
+            return None
+        if not all(isinstance(text, str) for text in given.values()):
+            raise ora(932, "inconsistent datatypes: expected CHAR")
+        inputs = dict(zip(model.attributes, model.metadata.get("input") or {"input": ["DATA"]}))
+        feeds = {inputs[attribute]: np.array([text], dtype=object) for attribute, text in given.items()}
+        output = model.metadata.get(_OUTPUT_KEYS[model.metadata["function"]]) or model.session().get_outputs()[0].name
+        return model.session().run([output], feeds)[0].reshape(-1).astype(np.float32)
 
     def view(self, name: str) -> list[dict[str, Any]]:
         self._inject(name)
@@ -286,7 +336,7 @@ class OracleDouble:
             return [
                 {
                     "MODEL_NAME": m.name,
-                    "MINING_FUNCTION": "EMBEDDING",
+                    "MINING_FUNCTION": m.metadata["function"].upper(),
                     "ALGORITHM": "ONNX",
                     "MODEL_SIZE": m.size,
                     "EXTERNAL_DATA": "YES" if m.external else "NO",
@@ -296,15 +346,18 @@ class OracleDouble:
         if name == "USER_MINING_MODEL_ATTRIBUTES":
             rows = []
             for m in self.models.values():
-                rows.append(
+                rows += [
                     {
                         "MODEL_NAME": m.name,
-                        "ATTRIBUTE_NAME": m.attribute,
+                        "ATTRIBUTE_NAME": attribute,
                         "ATTRIBUTE_TYPE": "TEXT",
                         "DATA_TYPE": "VARCHAR2",
                         "VECTOR_INFO": None,
                     }
-                )
+                    for attribute in m.attributes
+                ]
+                if m.metadata["function"] != "embedding":
+                    continue
                 rows.append(
                     {
                         "MODEL_NAME": m.name,
@@ -348,22 +401,31 @@ def _metadata(value: Any) -> dict[str, Any]:
     unknown = sorted(set(metadata) - _METADATA_KEYS)
     if unknown:
         raise ora(20000, f"Invalid JSON metadata field(s) {unknown} (keys are case-sensitive).")
-    if metadata.get("function") != "embedding":
-        raise ora(20000, f'The "function" field in the JSON metadata must be "embedding", got {metadata.get("function")!r}.')
+    function = metadata.get("function")
+    if function not in _FUNCTION_KEYS:
+        raise ora(20000, f'The "function" field in the JSON metadata must be one of {sorted(_FUNCTION_KEYS)}, got {function!r}.')
+    foreign = sorted(set(metadata) - _FUNCTION_KEYS[function])
+    if foreign:
+        raise ora(20000, f"Invalid JSON metadata field(s) {foreign} for function {function}.")
+    if function != "embedding" and _OUTPUT_KEYS[function] not in metadata:
+        raise ora(20000, f'The "{_OUTPUT_KEYS[function]}" field is required in the JSON metadata for function {function}.')
+    if function == "classification" and not (
+        isinstance(metadata.get("labels"), list) and metadata["labels"] and all(isinstance(x, str) for x in metadata["labels"])
+    ):
+        raise ora(20000, 'The "labels" field in the JSON metadata must be a non-empty list of strings.')
     inputs = metadata.get("input")
-    if inputs is not None:
-        if not isinstance(inputs, dict) or len(inputs) != 1:
-            raise ora(20000, 'The "input" field in the JSON metadata must map exactly one model input.')
-        attribute = next(iter(inputs.values()))
-        if not (
-            isinstance(attribute, list)
-            and len(attribute) == 1
-            and isinstance(attribute[0], str)
-            and _NAME.fullmatch(attribute[0])
-        ):
-            raise ora(20000, 'The "input" field must map the input to a list of one attribute name.')
+    if inputs is not None or function != "embedding":
+        if not isinstance(inputs, dict) or len(inputs) not in _INPUT_COUNTS[function]:
+            counts = " or ".join(map(str, sorted(_INPUT_COUNTS[function])))
+            raise ora(20000, f'The "input" field in the JSON metadata must map {counts} model input(s) for function {function}.')
+        attributes = list(inputs.values())
+        named = all(isinstance(a, list) and len(a) == 1 and isinstance(a[0], str) and _NAME.fullmatch(a[0]) for a in attributes)
+        if not named or len({a[0].upper() for a in attributes}) != len(attributes):
+            raise ora(20000, 'The "input" field must map each input to a list of one attribute name, a different one each.')
     checks: dict[str, Callable[[Any], bool]] = {
         "embeddingOutput": lambda v: isinstance(v, str),
+        "regressionOutput": lambda v: isinstance(v, str),
+        "classificationProbOutput": lambda v: isinstance(v, str),
         "normalization": lambda v: isinstance(v, bool),
         "maxSequenceLength": lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
         "pooling": lambda v: isinstance(v, str),
@@ -378,38 +440,46 @@ def _metadata(value: Any) -> dict[str, Any]:
     return metadata
 
 
-def _check_graph(model: onnx.ModelProto, metadata: dict[str, Any]) -> tuple[str, int]:
-    """The SQL attribute name and the vector dimension, or the error Oracle gives for the graph."""
+def _check_graph(model: onnx.ModelProto, metadata: dict[str, Any]) -> tuple[tuple[str, ...], int]:
+    """The SQL attribute names (one per input) and the output's width, or the error Oracle gives for the graph."""
     graph = model.graph
     initializers = {t.name for t in graph.initializer}
     real_inputs = {i.name: i for i in graph.input if i.name not in initializers}
     outputs = {o.name: o for o in graph.output}
+    function = metadata["function"]
     mapping = metadata.get("input") or {"input": ["DATA"]}
-    input_name, (attribute,) = next(iter(mapping.items()))
-    if input_name not in real_inputs:
-        raise ora(54408, f'The "input.{input_name}" field in the JSON metadata is not a model input.')
-    if len(real_inputs) != 1:
-        raise ora(20000, f"Only one input attribute is allowed; the model has inputs {sorted(real_inputs)}.")
-    tensor = real_inputs[input_name].type.tensor_type
-    variable = [d for d in tensor.shape.dim if not d.HasField("dim_value")]
-    if len(variable) >= 2:
-        raise ora(54426, f'Tensor "{input_name}" contains 2 batch dimensions.')
-    if tensor.elem_type != onnx.TensorProto.STRING:
-        raise ora(
-            13606, f'error while loading the ONNX model: input "{input_name}" is not a string tensor (no tokenizer in the graph)'
-        )
-    output_name = metadata.get("embeddingOutput", "embedding")
+    for input_name in mapping:
+        if input_name not in real_inputs:
+            raise ora(54408, f'The "input.{input_name}" field in the JSON metadata is not a model input.')
+    if len(real_inputs) != len(mapping):
+        if function == "embedding":
+            raise ora(20000, f"Only one input attribute is allowed; the model has inputs {sorted(real_inputs)}.")
+        raise ora(20000, f'The "input" field in the JSON metadata must map every model input {sorted(real_inputs)}.')
+    for input_name in mapping:
+        tensor = real_inputs[input_name].type.tensor_type
+        variable = [d for d in tensor.shape.dim if not d.HasField("dim_value")]
+        if len(variable) >= 2:
+            raise ora(54426, f'Tensor "{input_name}" contains 2 batch dimensions.')
+        if tensor.elem_type != onnx.TensorProto.STRING:
+            raise ora(13606, f'error while loading the ONNX model: input "{input_name}" is not a string tensor (no tokenizer)')
+    key = _OUTPUT_KEYS[function]
+    output_name = metadata.get(key, "embedding")
     if output_name not in outputs:
-        raise ora(20000, f'The "embeddingOutput" field in the JSON metadata ("{output_name}") is not a model output.')
+        raise ora(20000, f'The "{key}" field in the JSON metadata ("{output_name}") is not a model output.')
     out = outputs[output_name].type.tensor_type
     if out.elem_type != onnx.TensorProto.FLOAT:
-        raise ora(20000, f'The embedding output "{output_name}" must be float32.')
+        raise ora(20000, f'The {function} output "{output_name}" must be float32.')
     last = out.shape.dim[-1] if out.shape.dim else None
     dimension = last.dim_value if last is not None and last.HasField("dim_value") else 0
-    if not 1 <= dimension <= 65535:
+    if function == "embedding" and not 1 <= dimension <= 65535:
         raise ora(51801, f"Vector dimension count must be between 1 and 65535 (got {dimension or 'a variable dimension'}).")
+    if function == "regression" and dimension != 1:
+        raise ora(20000, f'The regression output "{output_name}" must give one value, not {dimension or "a variable number"}.')
+    if function == "classification" and dimension != len(metadata["labels"]):
+        count = len(metadata["labels"])
+        raise ora(20000, f'The "labels" field names {count} classes; the output "{output_name}" has {dimension}.')
     _check_ops(model)
-    return attribute.upper(), dimension
+    return tuple(attribute.upper() for (attribute,) in mapping.values()), dimension
 
 
 def _check_ops(model: onnx.ModelProto) -> None:
@@ -489,6 +559,15 @@ class DoubleCursor:
         elif embed := _EMBED.match(text):
             self.description = [("VECTOR_EMBEDDING",)]
             self._rows = [(server.embed(embed.group(1), embed.group(3), binds[embed.group(2)]),)]
+        elif predict := _PREDICT.match(text):
+            self.description = [(predict.group(1).upper(),)]
+            texts = {}
+            for part in predict.group(3).split(","):
+                using = _USING.match(part.strip())
+                if using is None:
+                    raise BindPolicyError(f"USING {part.strip()!r}: pass each text as :bind AS ATTRIBUTE")
+                texts[using.group(2)] = binds[using.group(1)]
+            self._rows = [(server.predict(predict.group(1), predict.group(2), texts),)]
         elif select := _SELECT.match(text):
             self._select(select, binds)
         else:

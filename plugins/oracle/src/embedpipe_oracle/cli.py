@@ -73,9 +73,7 @@ def load(
         click.echo(json.dumps({**vars(result), "query": result.query}, indent=2, ensure_ascii=False))
         return
     verb = "replaced" if result.replaced else "loaded"
-    out.print(
-        f"{verb} {result.name}: VECTOR({result.dimension}, FLOAT32), verified in the database (min cosine {result.min_cosine:.6f})"
-    )
+    out.print(f"{verb} {result.name}: {result.checked}")
     out.print(f"try: {result.query}", highlight=False)
     if result.inmemory_sql:
         out.print(f"share its external weights across sessions: {result.inmemory_sql}", highlight=False)
@@ -98,7 +96,7 @@ def sql(
     from embedpipe_oracle.names import check_directory_name, check_model_name
     from embedpipe_oracle.ops import undocumented_ops_warning
     from embedpipe_oracle.script import render
-    from embedpipe_oracle.verify import expected_vectors
+    from embedpipe_oracle.verify import expected_rows
 
     name, directory = check_model_name(name), check_directory_name(directory)
     files = model_files(file)
@@ -108,7 +106,7 @@ def sql(
     session = open_graph(files.model)
     facts = graph_facts(session)
     metadata = build_metadata(facts, distance_metrics=distance_metrics or None, languages=languages or None)
-    script = render(files, name, directory, metadata, expected_vectors(session), facts.dimension, warning=warning)
+    script = render(files, name, directory, metadata, expected_rows(session, facts), warning=warning)
     if output is None:
         click.echo(script, nl=False)
         return

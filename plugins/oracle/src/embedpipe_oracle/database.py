@@ -1,7 +1,8 @@
 """The PL/SQL and queries the sink sends: every name and value travels as a bind variable.
 
-Only ``VECTOR_EMBEDDING`` takes the model as an identifier, which SQL cannot bind; it receives a
-name that ``names.check_model_name`` has already reduced to letters, digits, ``_ $ #``.
+Only ``VECTOR_EMBEDDING``, ``PREDICTION`` and ``PREDICTION_PROBABILITY`` take the model as an
+identifier, which SQL cannot bind; they receive a name that ``names.check_model_name`` has already
+reduced to letters, digits, ``_ $ #``.
 """
 
 from __future__ import annotations
@@ -91,3 +92,12 @@ class Database:
         rows = self._run(f"SELECT VECTOR_EMBEDDING({name} USING :text AS {SQL_ATTRIBUTE}) FROM dual", text=text)
         value = rows[0][0] if rows else None
         return np.zeros(0, dtype=np.float32) if value is None else np.asarray(value, dtype=np.float32)
+
+    def predict(self, name: str, texts: dict[str, str], *, probability: bool = False) -> Any:
+        """``PREDICTION`` (a reranker's score, a classifier's label) or ``PREDICTION_PROBABILITY`` of
+        the texts given as their attributes (``name`` and the attributes are checked identifiers)."""
+        function = "PREDICTION_PROBABILITY" if probability else "PREDICTION"
+        using = ", ".join(f":text{i} AS {attribute}" for i, attribute in enumerate(texts))
+        binds = {f"text{i}": text for i, text in enumerate(texts.values())}
+        rows = self._run(f"SELECT {function}({name} USING {using}) FROM dual", **binds)
+        return rows[0][0] if rows else None

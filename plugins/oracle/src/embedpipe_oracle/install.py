@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numpy as np
 import oracledb
 
 from embedpipe_oracle.database import Database
 from embedpipe_oracle.errors import ModelExistsError, OracleSinkError, explain
 from embedpipe_oracle.names import staging_name
-from embedpipe_oracle.verify import Verification, verify
+from embedpipe_oracle.verify import Expected, Verification, verify
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +63,7 @@ class _Journal:
         return left
 
 
-def install(
-    database: Database, name: str, load: Loader, *, replace: bool, dimension: int, expected: dict[str, np.ndarray]
-) -> Installed:
+def install(database: Database, name: str, load: Loader, *, replace: bool, expected: Expected) -> Installed:
     """Load and verify ``name``; with ``replace`` an existing model is swapped out only once the new one works."""
     exists = _step(lambda: database.model(name), name, "checking for an existing model") is not None
     if exists and not replace:
@@ -78,7 +75,7 @@ def install(
     try:
         _step(lambda: load(database, staged), name, "loading")  # one DDL call: it creates the model or nothing
         journal.did(f"model {staged} (drop it)", lambda: database.drop(staged))
-        verification = _step(lambda: verify(database, staged, dimension=dimension, expected=expected), name, "verifying")
+        verification = _step(lambda: verify(database, staged, expected), name, "verifying")
         if exists:
             retired = staging_name()
             _step(lambda: database.rename(name, retired), name, f"renaming the old {name} aside")

@@ -11,6 +11,7 @@ from typing import Any
 
 import onnx
 import onnxruntime as ort
+from embedpipe import contract
 from embedpipe.runtime import open_session
 
 from embedpipe_oracle.connection import ConnectionSettings, Prompt
@@ -21,7 +22,7 @@ from embedpipe_oracle.install import install
 from embedpipe_oracle.metadata import build_metadata, graph_facts
 from embedpipe_oracle.names import check_directory_name, check_model_name
 from embedpipe_oracle.ops import undocumented_ops_warning
-from embedpipe_oracle.verify import expected_vectors
+from embedpipe_oracle.verify import PAIRS, SAMPLES, expected_rows
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,35 @@ class LoadResult:
 
     name: str
     dimension: int
-    min_cosine: float
+    min_cosine: float | None  # an embedding's worst cosine
     replaced: bool
     metadata: dict[str, Any]
     inmemory_sql: str | None  # for external-data models: the call that shares the weights across sessions
+    function: str
+    max_difference: float | None  # a reranker's or classifier's worst score or probability difference
 
     @property
     def query(self) -> str:
-        return f"SELECT VECTOR_EMBEDDING({self.name} USING 'hello world' AS DATA) FROM dual"
+        return sample_query(self.name, self.metadata)
+
+    @property
+    def checked(self) -> str:
+        """What the database was shown to give, for the one-line report."""
+        if self.min_cosine is not None:
+            return f"VECTOR({self.dimension}, FLOAT32), verified in the database (min cosine {self.min_cosine:.6f})"
+        return f"{self.function.upper()} model, verified in the database (max difference {self.max_difference:.2g})"
+
+
+def sample_query(name: str, metadata: dict[str, Any]) -> str:
+    """A query to try the model with, in the SQL its function takes (``name`` is a checked identifier)."""
+    attributes = [attribute for (attribute,) in metadata["input"].values()]
+    texts = PAIRS[0] if len(attributes) == 2 else (SAMPLES[0],)
+    using = ", ".join(f"'{text}' AS {attribute}" for text, attribute in zip(texts, attributes))
+    if metadata["function"] == contract.REGRESSION:
+        return f"SELECT PREDICTION({name} USING {using}) AS score FROM dual"
+    if metadata["function"] == contract.CLASSIFICATION:
+        return f"SELECT PREDICTION({name} USING {using}) AS label, PREDICTION_PROBABILITY({name} USING {using}) AS probability FROM dual"
+    return f"SELECT VECTOR_EMBEDDING({name} USING {using}) FROM dual"
 
 
 def open_graph(path: Path) -> ort.InferenceSession:
@@ -96,7 +118,7 @@ def load_file(
     session = open_graph(files.model)
     facts = graph_facts(session)
     metadata = build_metadata(facts, distance_metrics=distance_metrics, languages=languages)
-    expected = expected_vectors(session)
+    expected = expected_rows(session, facts)
     del session
 
     def load(database: Database, target: str) -> None:
@@ -112,7 +134,7 @@ def load_file(
     if owned:
         connection = ConnectionSettings.gather(connect or {}, prompt=prompt).connect()
     try:
-        installed = install(Database(connection), name, load, replace=replace, dimension=facts.dimension, expected=expected)
+        installed = install(Database(connection), name, load, replace=replace, expected=expected)
     finally:
         if owned:
             connection.close()
@@ -123,6 +145,8 @@ def load_file(
         replaced=installed.replaced,
         metadata=metadata,
         inmemory_sql=inmemory_call(name) if files.external else None,
+        function=facts.function,
+        max_difference=installed.verification.max_difference,
     )
 
 

@@ -39,5 +39,5 @@ class OracleSink:
             )
         connect = {key: options.pop(key) for key in CONNECTION_OPTIONS & set(options)}
         result = load_model(model, name, connection=connection, connect=connect, **options)
-        log.info("loaded %s (dimension %d, min cosine %.6f)", result.name, result.dimension, result.min_cosine)
+        log.info("loaded %s: %s", result.name, result.checked)
         return []
