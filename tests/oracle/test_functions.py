@@ -45,6 +45,12 @@ def classifier_file(tmp_path_factory: pytest.TempPathFactory, converted) -> Path
     return converted(folder, function="classification", max_seq_length=64, validate=False)[1]
 
 
+@pytest.fixture(scope="session")
+def pair_classifier_file(tmp_path_factory: pytest.TempPathFactory, converted) -> Path:  # type: ignore[no-untyped-def]
+    folder = build_classifier(tmp_path_factory.mktemp("oracle-pair-classifier"), "bert-uncased", LABELS, seed=2)
+    return converted(folder, function="classification", pair=True, max_seq_length=64, validate=False)[1]
+
+
 def _metadata(path: Path) -> dict:
     return build_metadata(graph_facts(open_graph(path)))
 
@@ -109,6 +115,31 @@ def test_classifier_loads_verifies_and_answers_label_and_probability(
         probabilities = run_inputs(session, (text,))
         assert database.predict("SENTIMENT", {"DATA": text}) == LABELS[int(np.argmax(probabilities))]
         assert abs(database.predict("SENTIMENT", {"DATA": text}, probability=True) - float(probabilities.max())) <= 1e-6
+
+
+def test_a_pair_classifier_takes_data1_and_data2(pair_classifier_file: Path, oracle_connection: DoubleConnection) -> None:
+    result = load_file(pair_classifier_file, "nli", connection=oracle_connection)
+    assert result.metadata["input"] == {"first_input": ["DATA1"], "second_input": ["DATA2"]}
+    assert result.function == "classification" and result.max_difference <= 1e-4
+    session = open_session(pair_classifier_file)
+    probabilities = run_inputs(session, PAIRS[1])
+    got = Database(oracle_connection).predict("NLI", dict(zip(("DATA1", "DATA2"), PAIRS[1])))
+    assert got == LABELS[int(np.argmax(probabilities))]
+    script = CliRunner().invoke(main, ["sql", str(pair_classifier_file), "--name", "nli"]).stdout
+    assert f"PREDICTION_PROBABILITY(NLI USING '{PAIRS[0][0]}' AS DATA1, '{PAIRS[0][1]}' AS DATA2)" in script
+    assert "PREDICTION(NLI USING text1 AS DATA1, text2 AS DATA2) AS label" in script
+
+
+def test_load_command_reports_a_reranker(
+    reranker_file: Path, oracle_double: OracleDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(oracledb, "connect", lambda **kwargs: oracle_double.connect(**kwargs))
+    for variable, value in {"DSN": "localhost:1521/FREEPDB1", "USER": "scott", "PASSWORD": "secret"}.items():
+        monkeypatch.setenv(f"EMBEDPIPE_ORACLE_{variable}", value)
+    result = CliRunner().invoke(main, ["load", str(reranker_file), "--name", "rerank"])
+    assert result.exit_code == 0, result.output
+    assert "loaded RERANK: REGRESSION model, verified in the database (max difference" in result.stdout
+    assert "try: SELECT PREDICTION(RERANK USING 'what is panda?' AS DATA1, 'hi' AS DATA2) AS score FROM dual" in result.stdout
 
 
 def test_replacing_a_reranker_keeps_the_old_one_until_the_new_one_verifies(
