@@ -74,8 +74,10 @@ def test_a_saved_crossencoder_activation_is_honoured(reranker_dir: Path, tmp_pat
     from sentence_transformers import CrossEncoder
 
     CrossEncoder(str(reranker_dir), device="cpu", activation_fn=torch.nn.Identity()).save(str(tmp_path / "ce"))
-    pipe_settings = resolve(ONNXPipelineConfig(activation="model"), load_source(tmp_path / "ce"))
-    assert pipe_settings.function == contract.REGRESSION and pipe_settings.head.activation == contract.IDENTITY
+    pipe = ONNXPipeline(tmp_path / "ce", ONNXPipelineConfig(activation="model", max_seq_length=64, validate=False))
+    assert pipe.settings.function == contract.REGRESSION and pipe.settings.head.activation == contract.IDENTITY
+    report = pipe.validate(["hello world", "", "naïve café"])  # the saved folder (modules.json and all) converts too
+    assert report.ok and report.max_difference <= 1e-4, report.summary()
 
 
 @pytest.mark.parametrize("family", ["roberta", "xlmr"])
