@@ -131,6 +131,8 @@ def test_a_reranker_refuses_classification_and_embedding_only_features(reranker_
     for bad in ({"quantize_model": True}, {"batch": True}, {"pooling": "cls"}, {"labels": ["a"]}, {"function": "ranking"}):
         with pytest.raises(ConfigError):
             resolve(ONNXPipelineConfig(**bad), source)
+    with pytest.raises(ConfigError, match="embedding graphs only"):  # an embedding model's preset (pooling, normalize)
+        resolve(ONNXPipelineConfig("sentence-transformers/all-MiniLM-L6-v2"), source)
     assert not (tmp_path / "x.onnx").exists()
 
 

@@ -271,8 +271,8 @@ def resolve(
 
 def _function(config: ONNXPipelineConfig, source: ModelSource) -> str:
     """The configured function (any case, or a ``MiningFunction``), else the one the model's files imply."""
-    if config.function is None:
-        return classifier.detected_function(source)
+    if config.function is None:  # a head preset's function only confirms what the files say
+        return _declared_or_preset("function", classifier.detected_function(source), config.preset, source)
     value = config.function.value if isinstance(config.function, MiningFunction) else str(config.function).lower()
     if value not in contract.FUNCTIONS:
         raise ConfigError(f"unknown function {config.function!r}", f"use one of: {', '.join(contract.FUNCTIONS)}")
@@ -324,6 +324,10 @@ def _activation(config: ONNXPipelineConfig, source: ModelSource, function: str) 
     return value
 
 
+# What a reranker's or classifier's preset may set; anything else in a preset is an embedding's.
+_HEAD_PRESET_KEYS = frozenset({"function", "max_seq_length", "do_lower_case", "labels"})
+
+
 def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
     """What an embedding-only feature would silently get wrong on a reranker or classifier."""
     embedding_only = {
@@ -335,11 +339,11 @@ def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
         "post_processors": config.post_processors is not None,
         "truncate_dim": config.truncate_dim is not None,
         "prompt": bool(config.prompt or config.prompt_name),
-        "a preset": bool(config.preset),
+        "the preset's embedding settings": bool(set(config.preset) - _HEAD_PRESET_KEYS),
     }
     used = [name for name, on in embedding_only.items() if on]
     if used:
-        fix = "convert without the preset (--no-preset)" if used[0] == "a preset" else f"drop {used[0]}"
+        fix = "convert without the preset (--no-preset)" if used[0].startswith("the preset") else f"drop {used[0]}"
         raise ConfigError(f"{', '.join(used)} is for embedding graphs only, not {function}", fix)
 
 
