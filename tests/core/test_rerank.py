@@ -13,9 +13,9 @@ import numpy as np
 import onnx
 import pytest
 from click.testing import CliRunner
-from embedpipe import ONNXPipeline, ONNXPipelineConfig, contract
+from embedpipe import MiningFunction, ONNXPipeline, ONNXPipelineConfig, contract
 from embedpipe.cli import main
-from embedpipe.config import MiningFunction, resolve
+from embedpipe.config import resolve
 from embedpipe.errors import ConfigError
 from embedpipe.runtime import open_session, run_inputs
 from embedpipe.samples import SAMPLES

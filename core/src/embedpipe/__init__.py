@@ -25,7 +25,7 @@ from embedpipe.errors import (
 from embedpipe.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from embedpipe.config import ONNXPipelineConfig
+    from embedpipe.config import MiningFunction, ONNXPipelineConfig
     from embedpipe.pipeline import ONNXPipeline
 
     EmbeddingModel = ONNXPipeline
@@ -37,6 +37,7 @@ _LAZY = {
     "EmbeddingModel": ("embedpipe.pipeline", "ONNXPipeline"),
     "ONNXPipelineConfig": ("embedpipe.config", "ONNXPipelineConfig"),
     "EmbeddingModelConfig": ("embedpipe.config", "ONNXPipelineConfig"),
+    "MiningFunction": ("embedpipe.config", "MiningFunction"),
 }
 
 
@@ -55,6 +56,7 @@ __all__ = [
     "EmbeddingModelConfig",
     "EmbedpipeError",
     "ExportError",
+    "MiningFunction",
     "ModelSourceError",
     "ONNXPipeline",
     "ONNXPipelineConfig",
