@@ -35,6 +35,17 @@ ST_FILES: Mapping[str, str] = {
     "_matryoshka_dims": CARD,
     "_remote_code": "config.json",
 }
+# A sequence classifier's repository: config.json names the architecture, its labels (id2label)
+# and its positions; the tokenizer's settings are in tokenizer_config.json.
+HEAD_FILES: Mapping[str, str] = {
+    "function": "config.json",  # architectures *ForSequenceClassification, and the label count
+    "max_seq_length": "config.json",  # max_position_embeddings (less RoBERTa's padding offset of 2)
+    "do_lower_case": "tokenizer_config.json",
+    "labels": "config.json",
+    "_architecture": "config.json",
+    "_tokenizer_family": "tokenizer_config.json",
+    "_num_labels": "config.json",
+}
 PLAIN_FILES: Mapping[str, str] = {
     **ST_FILES,
     "max_seq_length": "config.json",  # max_position_embeddings
@@ -213,5 +224,13 @@ def preset(
     ``sources`` overrides the citation of single facts (a full address, or a path in ``repo``).
     """
     facts.setdefault("distance_metrics", list(UNIT_VECTOR_METRICS if facts["normalize"] else ANY_VECTOR_METRICS))
-    where = {**files, **(sources or {})}
+    return _cited(repo, {**files, **(sources or {})}, facts)
+
+
+def head_preset(repo: str, *, sources: Mapping[str, str] | None = None, **facts: Any) -> dict[str, Any]:
+    """A reranker's or classifier's ``facts``, each cited (``HEAD_FILES``, ``sources`` as in ``preset``)."""
+    return _cited(repo, {**HEAD_FILES, **(sources or {})}, facts)
+
+
+def _cited(repo: str, where: Mapping[str, str], facts: dict[str, Any]) -> dict[str, Any]:
     return {**facts, "_source": {key: hub_file(repo, where[key]) for key in facts}}

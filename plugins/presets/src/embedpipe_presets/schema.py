@@ -2,7 +2,8 @@
 
 Keys without a leading underscore are ``ONNXPipelineConfig`` properties and feed the config; keys
 with one are facts the config drops but ``show_preconfigured(include_properties=True)`` shows.
-``_source`` maps every other key to the file or model card it was read from.
+``_source`` maps every other key to the file or model card it was read from. An embedding model's
+preset is a ``PresetSpec``; a reranker's or classifier's (it names a ``function``) a ``HeadPresetSpec``.
 """
 
 # No ``from __future__ import annotations``: TypedDict must see NotRequired to compute __required_keys__.
@@ -36,9 +37,20 @@ class PresetSpec(TypedDict):
     _remote_code: NotRequired[bool]  # the architecture's code lives in the model repository, not in transformers
 
 
-CONFIG_KEYS = frozenset(k for k in PresetSpec.__annotations__ if not k.startswith("_"))
-INFO_KEYS = frozenset(k for k in PresetSpec.__annotations__ if k.startswith("_"))
-REQUIRED_KEYS = PresetSpec.__required_keys__
+class HeadPresetSpec(TypedDict):
+    """A ``*ForSequenceClassification`` model: no pooling, Normalize or metrics, a head instead."""
+
+    function: str  # contract.REGRESSION (one label: a reranker) or contract.CLASSIFICATION
+    max_seq_length: int
+    do_lower_case: NotRequired[bool]  # WordPiece only, as in PresetSpec
+    labels: NotRequired[list[str]]  # classification only: config.json id2label, in label-id order
+    _source: dict[str, str]
+    _architecture: str  # config.json model_type
+    _tokenizer_family: str  # one of contract.TOKENIZER_FAMILIES
+    _num_labels: int  # the head's outputs (config.json id2label)
+
+
+HEAD_FUNCTIONS = (contract.REGRESSION, contract.CLASSIFICATION)
 POOLINGS = frozenset({"mean", "cls", "max", "lasttoken"})
 # Oracle's VECTOR_DISTANCE metrics that rank embeddings meaningfully; DOT and EUCLIDEAN only rank
 # like COSINE when every vector has unit length.
@@ -50,16 +62,46 @@ STANDARD_ARCHITECTURES = frozenset({"bert", "distilbert", "mpnet", "roberta", "x
 
 
 def check_preset(name: str, spec: dict[str, Any]) -> list[str]:
-    """Every way ``spec`` breaks the schema, one sentence each; empty when it is sound."""
-    problems = [f"{name}: unknown key {k!r}" for k in sorted(set(spec) - CONFIG_KEYS - INFO_KEYS)]
-    problems += [f"{name}: missing {k!r}" for k in sorted(REQUIRED_KEYS - set(spec))]
+    """Every way ``spec`` breaks its schema (a head's when it names a function), one sentence each;
+    empty when it is sound."""
+    schema, checks = (HeadPresetSpec, _check_head) if "function" in spec else (PresetSpec, _check_embedding)
+    problems = [f"{name}: unknown key {k!r}" for k in sorted(set(spec) - set(schema.__annotations__))]
+    problems += [f"{name}: missing {k!r}" for k in sorted(schema.__required_keys__ - set(spec))]
     if problems:
         return problems
-    problems += _check_shapes(name, spec)
-    problems += _check_consistency(name, spec)
+    problems += checks(name, spec)
+    if ("do_lower_case" in spec) != (spec["_tokenizer_family"] == contract.WORDPIECE):
+        problems.append(f"{name}: do_lower_case belongs exactly to WordPiece tokenizers")
     unsourced = set(spec) - {"_source"} - set(spec["_source"])
     problems += [f"{name}: no source for {k!r}" for k in sorted(unsourced)]
     problems += [f"{name}: source of {k!r} is not a citation" for k, v in spec["_source"].items() if not v.startswith("https://")]
+    return problems
+
+
+def _check_embedding(name: str, spec: dict[str, Any]) -> list[str]:
+    return _check_shapes(name, spec) + _check_consistency(name, spec)
+
+
+def _check_head(name: str, spec: dict[str, Any]) -> list[str]:
+    """The head's function agrees with its label count, and only a classifier names its labels."""
+    checks = {
+        "function": spec["function"] in HEAD_FUNCTIONS,
+        "max_seq_length": _whole(spec["max_seq_length"]) and spec["max_seq_length"] >= 2,
+        "do_lower_case": isinstance(spec.get("do_lower_case", False), bool),
+        "labels": "labels" not in spec or (_strings(spec["labels"]) and len(set(spec["labels"])) == len(spec["labels"])),
+        "_tokenizer_family": spec["_tokenizer_family"] in contract.TOKENIZER_FAMILIES,
+        "_architecture": spec["_architecture"] in STANDARD_ARCHITECTURES,
+        "_num_labels": _whole(spec["_num_labels"]) and spec["_num_labels"] >= 1,
+    }
+    problems = [f"{name}: {key} has an impossible value" for key, ok in checks.items() if not ok]
+    if problems:
+        return problems
+    if (spec["function"] == contract.REGRESSION) != (spec["_num_labels"] == 1):
+        problems.append(f"{name}: a regression head has exactly one label, a classification head two or more")
+    if spec["function"] == contract.CLASSIFICATION and len(spec.get("labels", [])) != spec["_num_labels"]:
+        problems.append(f"{name}: a classifier names each of its {spec['_num_labels']} labels")
+    if spec["function"] == contract.REGRESSION and "labels" in spec:
+        problems.append(f"{name}: a regression head has no labels")
     return problems
 
 
@@ -86,8 +128,6 @@ def _check_consistency(name: str, spec: dict[str, Any]) -> list[str]:
     metrics = ANY_VECTOR_METRICS + UNIT_VECTOR_METRICS[1:] if spec["normalize"] else ANY_VECTOR_METRICS
     if not spec["distance_metrics"] or not set(spec["distance_metrics"]) <= set(metrics):
         problems.append(f"{name}: distance_metrics {spec['distance_metrics']} go beyond {list(metrics)}")
-    if ("do_lower_case" in spec) != (spec["_tokenizer_family"] == contract.WORDPIECE):
-        problems.append(f"{name}: do_lower_case belongs exactly to WordPiece tokenizers")
     width = spec["_dense"][-1]["out_features"] if spec.get("_dense") else spec["_embedding_dim"]
     if width != spec["_embedding_dim"]:
         problems.append(f"{name}: the last Dense gives {width} dimensions, not _embedding_dim {spec['_embedding_dim']}")

@@ -1,4 +1,5 @@
-"""BAAI's BGE models: CLS pooling then Normalize; the English ones take a query instruction."""
+"""BAAI's BGE models: CLS pooling then Normalize; the English ones take a query instruction. Its
+rerankers are XLM-R cross-encoders with one label."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from embedpipe import contract
 
-from embedpipe_presets.facts import BGE_QUERY, ENGLISH, XLMR_CARD, XLMR_LANGUAGES, preset
+from embedpipe_presets.facts import BGE_QUERY, ENGLISH, XLMR_CARD, XLMR_LANGUAGES, head_preset, preset
 
 
 def _bge_en(size: str, dim: int) -> dict[str, Any]:
@@ -40,4 +41,23 @@ PRESETS: dict[str, dict[str, Any]] = {
         _tokenizer_family=contract.UNIGRAM,
         _embedding_dim=1024,
     ),
+}
+
+
+def _reranker(name: str, max_seq_length: int) -> dict[str, Any]:
+    """config.json's positions less XLM-R's padding offset of 2 (514 -> 512; v2-m3, from bge-m3: 8194 -> 8192)."""
+    return head_preset(
+        f"BAAI/{name}",
+        function=contract.REGRESSION,
+        max_seq_length=max_seq_length,
+        _architecture="xlm-roberta",
+        _tokenizer_family=contract.UNIGRAM,
+        _num_labels=1,
+    )
+
+
+HEAD_PRESETS: dict[str, dict[str, Any]] = {
+    "BAAI/bge-reranker-base": _reranker("bge-reranker-base", 512),
+    "BAAI/bge-reranker-large": _reranker("bge-reranker-large", 512),
+    "BAAI/bge-reranker-v2-m3": _reranker("bge-reranker-v2-m3", 8192),
 }
