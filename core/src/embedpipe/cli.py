@@ -190,6 +190,8 @@ def convert(
         config = ONNXPipelineConfig(model if preset else None, **properties)
     with out.status("starting", spinner="dots") as status:
         pipe = ONNXPipeline(model, config, progress=lambda step: status.update(step))
+        if to_db:
+            pipe.check_oracle_target()
         try:
             path = pipe.export2file(output.stem, output.parent)
             if to_db:

@@ -394,6 +394,11 @@ class ONNXPipeline:
         ``connection`` is an open ``oracledb`` connection, or ``None`` to let the sink connect from
         its options, the ``EMBEDPIPE_ORACLE_*`` environment variables or a prompt.
         """
+        self.check_oracle_target()
+        return self._write("oracle", model_name, Path("."), connection=connection, **options)
+
+    def check_oracle_target(self) -> None:
+        """Refuse what the Oracle sink cannot take, before anything is built or written."""
         if self.settings.head is not None:
             raise ConfigError(
                 f"the Oracle sink loads embedding graphs only, not {self.settings.function}",
@@ -409,7 +414,6 @@ class ONNXPipeline:
                 "the batched graph is for client-side ONNX Runtime; Oracle calls the single-string graph",
                 "convert without batch for export2db",
             )
-        return self._write("oracle", model_name, Path("."), connection=connection, **options)
 
     def _write(self, sink: str | Sink, name: str, output_dir: Path, **options: Any) -> list[Path]:
         """Hand the validated graph to a sink (validation runs once per pipeline, not per sink)."""
