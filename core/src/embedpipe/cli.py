@@ -179,6 +179,7 @@ def convert(
     from embedpipe.config import ONNXPipelineConfig
     from embedpipe.naming import check_export_name
     from embedpipe.pipeline import ONNXPipeline
+
     output = output or Path(f"{Path(model.rstrip('/')).name}.onnx")
     if output.suffix != ".onnx":
         raise ConfigError(f"output file {output} does not end in .onnx", "name it like out/model.onnx")
@@ -386,8 +387,9 @@ def score(file: Path, texts: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         _emit_json(rows)
         return
-    for row in rows:
-        out.print("  ".join(f"{key}={value:.6f}" if isinstance(value, float) else f"{key}={value!r}" for key, value in row.items()), highlight=False)
+    for row in rows:  # every label's value only in --json
+        shown = {key: value for key, value in row.items() if not isinstance(value, dict)}
+        out.print("  ".join(f"{key}={value:.6f}" if isinstance(value, float) else f"{key}={value!r}" for key, value in shown.items()), highlight=False)
 
 
 @main.command()
