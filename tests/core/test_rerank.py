@@ -134,12 +134,3 @@ def test_a_reranker_refuses_classification_and_embedding_only_features(reranker_
     with pytest.raises(ConfigError, match="embedding graphs only"):  # an embedding model's preset (pooling, normalize)
         resolve(ONNXPipelineConfig("sentence-transformers/all-MiniLM-L6-v2"), source)
     assert not (tmp_path / "x.onnx").exists()
-
-
-def test_the_oracle_sink_refuses_a_reranker_before_writing(reranker, reranker_dir: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    pipe, _ = reranker
-    with pytest.raises(ConfigError, match="embedding graphs only"):
-        pipe.export2db("RERANKER")
-    result = CliRunner().invoke(main, ["convert", str(reranker_dir), "--to-db", "RERANKER", "-o", str(tmp_path / "x.onnx")])
-    assert result.exit_code == 2 and "embedding graphs only" in result.stderr
-    assert not (tmp_path / "x.onnx").exists()

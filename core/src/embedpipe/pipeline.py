@@ -399,11 +399,6 @@ class ONNXPipeline:
 
     def check_oracle_target(self) -> None:
         """Refuse what the Oracle sink cannot take, before anything is built or written."""
-        if self.settings.head is not None:
-            raise ConfigError(
-                f"the Oracle sink loads embedding graphs only, not {self.settings.function}",
-                "write the file (export2file) and load it with DBMS_VECTOR.LOAD_ONNX_MODEL as docs/rerankers.md shows",
-            )
         if "oracle" not in self.plugins.registry("sinks"):
             raise ConfigError(
                 "export2db needs the Oracle sink, which is not installed",
