@@ -30,6 +30,7 @@ from embedpipe_presets.models import HEAD_PRESETS, PRESETS
 from embedpipe_presets.schema import check_preset
 
 from tests.core.classifiers import build_classifier
+from tests.models import FAMILIES
 
 MINILM = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 SST2 = "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
@@ -67,6 +68,12 @@ def _groups() -> list[tuple[str, dict[str, Any], list[str]]]:
 
 
 GROUPS = _groups()
+
+
+def test_each_tiny_family_has_its_presets_lower_casing() -> None:
+    """The tiny model is built to the preset's settings: a WordPiece family lower-cases exactly as it says."""
+    for family, settings, names in GROUPS:
+        assert FAMILIES[family].lowercase == settings.get("do_lower_case", FAMILIES[family].lowercase), names
 
 
 def _id2label(spec: dict[str, Any]) -> dict[int, str]:
