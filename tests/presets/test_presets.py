@@ -23,7 +23,7 @@ from embedpipe.config import resolve
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
 from embedpipe.source import load_source
-from embedpipe_presets.models import PRESETS
+from embedpipe_presets.models import HEAD_PRESETS, PRESETS
 from embedpipe_presets.schema import check_preset
 
 from tests.conftest import ORACLE_EXACT_SAMPLES
@@ -133,12 +133,12 @@ def test_preset_properties_are_config_properties_the_config_accepts() -> None:
 def test_oml4py_list_and_requested_models_are_all_preconfigured() -> None:
     names = ONNXPipelineConfig.show_preconfigured()
     assert set(OML4PY_LIST + ASKED_FOR) <= set(names)
-    assert names == sorted(PRESETS)
+    assert names == sorted({**PRESETS, **HEAD_PRESETS})
 
 
 def test_show_preconfigured_gives_each_spec_with_its_sources() -> None:
     specs = ONNXPipelineConfig.show_preconfigured(include_properties=True)
-    assert specs == PRESETS
+    assert specs == {**PRESETS, **HEAD_PRESETS}
     nomic = specs["nomic-ai/nomic-embed-text-v1.5"]
     assert nomic["_remote_code"] is True and nomic["_matryoshka_dims"][0] == nomic["_embedding_dim"] == 768
     assert nomic["_source"]["prompts"].endswith("config_sentence_transformers.json")
@@ -147,7 +147,7 @@ def test_show_preconfigured_gives_each_spec_with_its_sources() -> None:
 def test_presets_command_lists_every_spec_as_json() -> None:
     result = CliRunner().invoke(main, ["presets", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == json.loads(json.dumps(PRESETS))
+    assert json.loads(result.stdout) == json.loads(json.dumps({**PRESETS, **HEAD_PRESETS}))
 
 
 def _resolve_with_preset(folder, preset: str, caplog: pytest.LogCaptureFixture, **properties: Any):  # type: ignore[no-untyped-def]
