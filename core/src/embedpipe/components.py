@@ -56,8 +56,9 @@ class TokenizerOptions:
     # tokenizer ops but no com.microsoft op, "portable" the reverse.
     op_profile: str = contract.DEFAULT_OP_PROFILE
     # Tokenize a pair: inputs contract.FIRST_TEXT and SECOND_TEXT (string [1] each) instead of TEXT,
-    # ids as Hugging Face gives tokenizer(first, second, truncation=True, max_length=max_length)
-    # (longest_first, the model's pair template and token types). A stage that cannot raises
+    # ids as Hugging Face gives tokenizer([first], [second], truncation=True, max_length=max_length)
+    # (longest_first, the model's pair template and token types; the batch form, as CrossEncoder
+    # calls it: a single call drops an empty second text). A stage that cannot raises
     # UnsupportedModelError.
     pair: bool = False
 
