@@ -29,17 +29,20 @@ QUERY = "How do I reset my password?"
 
 
 def hard_inputs(pair: bool) -> list[Inputs]:
-    """The built-in hard strings; as pairs: one query over every sample (the ranking group), every
-    sample against "" and whitespace, neighbours paired with each other, and two long texts together."""
-    if not pair:
-        return [(text,) for text in SAMPLES]
-    long_texts = [t for t in SAMPLES if len(t) > 1000]
+    """The built-in hard strings, alone or paired by ``pairs_of``."""
+    return pairs_of(SAMPLES) if pair else [(text,) for text in SAMPLES]
+
+
+def pairs_of(texts: Sequence[str]) -> list[Inputs]:
+    """Hard pairs from hard texts: one query over every text (the ranking group), every text against
+    "" and whitespace, neighbours paired with each other, and the first and last long texts together."""
+    long_texts = [t for t in texts if len(t) > 1000]
     return (
-        [(QUERY, text) for text in SAMPLES]
-        + [(text, blank) for text in SAMPLES for blank in ("", " \t\n")]
-        + [("", text) for text in SAMPLES[:8]]
-        + list(zip(SAMPLES, SAMPLES[1:]))
-        + [(long_texts[0], long_texts[-1])]
+        [(QUERY, text) for text in texts]
+        + [(text, blank) for text in texts for blank in ("", " \t\n")]
+        + [("", text) for text in texts[:8]]
+        + list(zip(texts, texts[1:]))
+        + ([(long_texts[0], long_texts[-1])] if long_texts else [])
     )
 
 
