@@ -31,8 +31,17 @@ from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.errors import UnsupportedModelError
 from embedpipe.source import ModelSource
 from embedpipe_tokenizers.ops.op_limits import refuse_what_ops_cannot
-from embedpipe_tokenizers.ops.op_stage import build_op_stage, check_opset, special_ids, token_content
-from onnx import helper
+from embedpipe_tokenizers.ops.op_stage import (
+    build_op_pair_stage,
+    build_op_stage,
+    check_opset,
+    op_stage_ids,
+    pair_template,
+    special_ids,
+    token_content,
+)
+from embedpipe_tokenizers.toolkit.graph import GraphBuilder
+from embedpipe_tokenizers.toolkit.spec import Template
 
 FIX = "use the exact WordPiece tokenizer, or a tokenizer plugin for this model's family"
 
@@ -51,6 +60,7 @@ class WordPieceSpec:
     strip_accents: bool | None  # None: strip when lower-casing, as Hugging Face does
     chinese_chars: bool
     suffix_indicator: str
+    template: Template | None  # with the pair form; None when read from vocab.txt
 
 
 def _vocab_list(vocab: dict[str, int]) -> tuple[str, ...]:
@@ -93,6 +103,7 @@ def _from_tokenizer_json(path: Path) -> WordPieceSpec:
         strip_accents=norm.get("strip_accents"),
         chinese_chars=bool(norm.get("handle_chinese_chars", True)),
         suffix_indicator=model.get("continuing_subword_prefix", "##"),
+        template=pair_template(data.get("post_processor"), vocab, FIX),
     )
 
 
@@ -120,6 +131,7 @@ def _from_vocab_txt(folder: Path) -> WordPieceSpec:
         strip_accents=config.get("strip_accents"),
         chinese_chars=bool(config.get("tokenize_chinese_chars", True)),
         suffix_indicator="##",
+        template=None,
     )
 
 
@@ -139,11 +151,13 @@ def build_bert_op_graph(
     with_token_type_ids: bool,
     do_lower_case: bool | None = None,
     opset: int = contract.DEFAULT_OPSET,
+    pair: bool = False,
 ) -> onnx.ModelProto:
     """The tokenizer stage: ``input`` string [1] -> int64 [1, S] ids, mask (and token types).
 
     The op tokenizes the whole text and wraps it in cls ... sep; the standard ops around it replace
     those with the model's own specials and truncate as Hugging Face does (``op_stage``).
+    ``pair``: ``first_input`` and ``second_input`` instead, encoded as Hugging Face encodes a pair.
     """
     spec = read_wordpiece(Path(folder))
     check_opset(opset)
@@ -151,24 +165,36 @@ def build_bert_op_graph(
     strip = lowercase if spec.strip_accents is None else spec.strip_accents
     if spec.unk_token not in spec.vocab:
         raise UnsupportedModelError(f"unknown-token {spec.unk_token!r} is not in the vocabulary", FIX)
-    # The op must be given all three of its outputs: with ids alone the session crashes (all versions).
-    op = helper.make_node(
-        "BertTokenizer", [contract.TEXT], ["op_ids", "op_token_types", "op_mask"], domain=contract.EXTENSIONS_DOMAIN,
-        vocab_file="\n".join(spec.vocab),
-        do_lower_case=int(lowercase),
-        strip_accents=int(strip),
-        tokenize_chinese_chars=int(spec.chinese_chars),
-        suffix_indicator=spec.suffix_indicator,
-        unk_token=spec.unk_token,
-        # All five must be vocabulary tokens for the op to load; it emits only cls/sep
-        # (dropped by the stage) and unk, so pad and mask may be any of them.
-        cls_token=spec.cls_token, sep_token=spec.sep_token,
-        pad_token=spec.unk_token, mask_token=spec.unk_token,
-    )
+
+    def op_ids(g: GraphBuilder, text: str) -> str:
+        # The op must be given all three of its outputs: with ids alone the session crashes (all versions).
+        ids, _, _ = g.ops(
+            "BertTokenizer", text, outputs=3, hint="bert_tokenizer", domain=contract.EXTENSIONS_DOMAIN,
+            vocab_file="\n".join(spec.vocab),
+            do_lower_case=int(lowercase),
+            strip_accents=int(strip),
+            tokenize_chinese_chars=int(spec.chinese_chars),
+            suffix_indicator=spec.suffix_indicator,
+            unk_token=spec.unk_token,
+            # All five must be vocabulary tokens for the op to load; it emits only cls/sep
+            # (dropped by the stage) and unk, so pad and mask may be any of them.
+            cls_token=spec.cls_token, sep_token=spec.sep_token,
+            pad_token=spec.unk_token, mask_token=spec.unk_token,
+        )
+        return ids
+
+    if pair:
+        if spec.template is None:
+            raise UnsupportedModelError(f"{folder} has no tokenizer.json, whose post-processor gives the pair template", "add the model's tokenizer.json")
+        return build_op_pair_stage(
+            "bert_op_pair_tokenizer", op_ids, spec.template,
+            max_length=max_length, with_token_type_ids=with_token_type_ids, opset=opset, drop_front=1, drop_back=1,
+        )
+    nodes, ids, tables = op_stage_ids(op_ids)
     return build_op_stage(
-        "bert_op_tokenizer", [op], "op_ids",
+        "bert_op_tokenizer", nodes, ids,
         max_length=max_length, prefix_ids=spec.prefix_ids, suffix_ids=spec.suffix_ids,
-        with_token_type_ids=with_token_type_ids, opset=opset, drop_front=1, drop_back=1,
+        with_token_type_ids=with_token_type_ids, opset=opset, drop_front=1, drop_back=1, initializers=tables,
     )
 
 
@@ -274,4 +300,5 @@ class BertOpTokenizer:
             with_token_type_ids=options.with_token_type_ids,
             do_lower_case=options.do_lower_case,
             opset=options.opset,
+            pair=options.pair,
         )

@@ -30,8 +30,16 @@ from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.errors import UnsupportedModelError
 from embedpipe.source import ModelSource
 from embedpipe_tokenizers.ops import op_limits
-from embedpipe_tokenizers.ops.op_stage import build_op_stage, special_ids, token_content
-from onnx import helper
+from embedpipe_tokenizers.ops.op_stage import (
+    build_op_pair_stage,
+    build_op_stage,
+    op_stage_ids,
+    pair_template,
+    special_ids,
+    token_content,
+)
+from embedpipe_tokenizers.toolkit.graph import GraphBuilder
+from embedpipe_tokenizers.toolkit.spec import Template
 
 FIX = "use a tokenizer plugin that implements this BPE configuration (docs/plugins.md)"
 
@@ -48,6 +56,7 @@ class ByteLevelBpeSpec:
     merges: tuple[str, ...]  # "left right", in rank order
     prefix_ids: tuple[int, ...]  # special ids Hugging Face puts before the text
     suffix_ids: tuple[int, ...]  # ... and after it
+    template: Template  # with the pair form
 
 
 def _merge_line(merge: object) -> str:
@@ -90,7 +99,8 @@ def read_byte_level_bpe(tokenizer_json: Path, op: str) -> ByteLevelBpeSpec:
             f"use the {other} op's stage ({'gpt2-op' if other == 'GPT2Tokenizer' else 'roberta-op'}) if its tokens are there",
         )
     before, after = special_ids(data.get("post_processor"), vocab, FIX)
-    return ByteLevelBpeSpec(vocab, tuple(_merge_line(m) for m in data["model"].get("merges", [])), tuple(before), tuple(after))
+    merges = tuple(_merge_line(m) for m in data["model"].get("merges", []))
+    return ByteLevelBpeSpec(vocab, merges, tuple(before), tuple(after), pair_template(data.get("post_processor"), vocab, FIX))
 
 
 def build_bpe_op_graph(
@@ -101,28 +111,38 @@ def build_bpe_op_graph(
     with_token_type_ids: bool,
     pad_token: str | None = None,
     opset: int = contract.DEFAULT_OPSET,
+    pair: bool = False,
 ) -> onnx.ModelProto:
     """The tokenizer stage: ``input`` string [1] -> the op -> [1, L] ids -> the model's specials and truncation.
+    ``pair``: ``first_input`` and ``second_input`` instead, encoded as Hugging Face encodes a pair.
 
     ``pad_token`` (the tokenizer's, as sentence-transformers pads with it) stands in for an empty text
     of a model without specials (``op_stage``); id 0 when the model declares none.
     """
     spec = read_byte_level_bpe(tokenizer_json, op)
-    nodes = [
-        helper.make_node(
-            op, [contract.TEXT], ["op_ids"], domain=contract.EXTENSIONS_DOMAIN,
+
+    def op_ids(g: GraphBuilder, text: str) -> str:
+        ids = g.op(
+            op, text, hint="bpe_tokenizer", domain=contract.EXTENSIONS_DOMAIN,
             vocab=json.dumps(spec.vocab, ensure_ascii=False),
             # A header line, so that a first merge starting with "#" is not skipped as one.
             merges="#version: 0.2\n" + "\n".join(spec.merges),
             padding_length=-1,
-        ),
-        helper.make_node("Squeeze", ["op_ids", "zero"], ["op_ids_flat"]),
-    ]
+        )
+        return g.op("Squeeze", ids, g.scalar(0, shape=(1,)))
+
+    wraps = OP_WRAPS[op]
+    if pair:
+        return build_op_pair_stage(
+            f"{op.lower()}_pair_stage", op_ids, spec.template,
+            max_length=max_length, with_token_type_ids=with_token_type_ids, opset=opset, drop_front=wraps, drop_back=wraps,
+        )
+    nodes, ids, tables = op_stage_ids(op_ids)
     return build_op_stage(
-        f"{op.lower()}_stage", nodes, "op_ids_flat",
+        f"{op.lower()}_stage", nodes, ids,
         max_length=max_length, prefix_ids=spec.prefix_ids, suffix_ids=spec.suffix_ids,
-        with_token_type_ids=with_token_type_ids, opset=opset, drop_front=OP_WRAPS[op], drop_back=OP_WRAPS[op],
-        pad_id=spec.vocab.get(pad_token or "", 0),
+        with_token_type_ids=with_token_type_ids, opset=opset, drop_front=wraps, drop_back=wraps,
+        pad_id=spec.vocab.get(pad_token or "", 0), initializers=tables,
     )
 
 
@@ -137,7 +157,7 @@ class ByteLevelBpeOpTokenizer:
         op_limits.refuse_what_ops_cannot(options, self.op)
         return build_bpe_op_graph(
             source.ensure_tokenizer_json(), options.max_length, op=self.op,
-            with_token_type_ids=options.with_token_type_ids, pad_token=token_content(source.tokenizer_config.get("pad_token")), opset=options.opset,
+            with_token_type_ids=options.with_token_type_ids, pad_token=token_content(source.tokenizer_config.get("pad_token")), opset=options.opset, pair=options.pair,
         )
 
 

@@ -18,12 +18,7 @@ from embedpipe.errors import UnsupportedModelError
 def refuse_what_ops_cannot(options: TokenizerOptions, op: str) -> None:
     """Refuse the options an extension-op stage cannot keep: the portable profile (no extension op),
     a prompt: it cannot go before the text, as no op Oracle accepts joins strings, and the op's
-    ids of the prompt and of the text are not those of the joined text (the split depends on both);
-    and a pair, which only the exact stages tokenize (toolkit/pairs.py)."""
-    if options.pair:
-        raise UnsupportedModelError(
-            f"the {op} op stage does not tokenize pairs", "use the exact stage of the model's family (the default tokenizer)"
-        )
+    ids of the prompt and of the text are not those of the joined text (the split depends on both)."""
     if options.op_profile == contract.PORTABLE_PROFILE:
         raise UnsupportedModelError(
             f"the {op} op stage uses an onnxruntime-extensions op, which the {contract.PORTABLE_PROFILE} op profile excludes",

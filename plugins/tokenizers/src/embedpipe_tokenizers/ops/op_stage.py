@@ -6,20 +6,29 @@ add special tokens of their own choosing or none, and never truncate the way Hug
 (slicing their output drops the final ``[SEP]``/``</s>``). So each stage drops what its op added,
 keeps at most ``max_length`` minus the model's special tokens of the body, and wraps the body in
 the specials the model's post-processor declares.
+
+A pair stage (``build_op_pair_stage``) runs the op once per side inside toolkit/pairs.py's Loop:
+each side's op ids without the op's specials are the family body ``pair_stage`` expects, so the
+truncation and the pair template are the exact stages' own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import onnx
 from embedpipe import contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder
+from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
+from embedpipe_tokenizers.toolkit.spec import Template, parse_template
 from onnx import TensorProto, helper, numpy_helper
 
+# (builder, text tensor [1]) -> the op's ids of the text (1-D int64), the op's own specials included.
+OpIds = Callable[[GraphBuilder, str], str]
+
 MIN_OPSET = 13  # Unsqueeze and Squeeze take their axes as an input from opset 13 on
-_END = np.iinfo(np.int64).max
 
 
 def special_ids(post: Mapping | None, vocab: Mapping[str, int], fix: str) -> tuple[list[int], list[int]]:
@@ -137,7 +146,7 @@ def build_op_stage(
     tables = [
         *initializers,
         _int64("zero", [0]), _int64("body_max", [body_max]),
-        _int64("body_start", [drop_front]), _int64("body_end", [-drop_back if drop_back else _END]),
+        _int64("body_start", [drop_front]), _int64("body_end", [-drop_back if drop_back else INT64_MAX]),
         _int64("prefix_ids", prefix_ids), _int64("suffix_ids", suffix_ids),
     ]
     if not (prefix_ids or suffix_ids):
@@ -156,3 +165,47 @@ def build_op_stage(
     )
     onnx.checker.check_model(model)
     return model
+
+
+def pair_template(post: Mapping | None, vocab: Mapping[str, int], fix: str) -> Template:
+    """The post-processor's template with its pair form (ByteLevel steps add no token)."""
+    steps = post.get("processors", []) if post and post.get("type") == "Sequence" else [post] if post else []
+    adding = [step for step in steps if step.get("type") != "ByteLevel"]
+    if len(adding) > 1:
+        raise UnsupportedModelError("a post-processor Sequence with more than one step adding tokens", fix)
+    return parse_template(adding[0] if adding else None, dict(vocab), UnsupportedModelError, fix)
+
+
+def op_stage_ids(op_ids: OpIds) -> tuple[list[onnx.NodeProto], str, list[TensorProto]]:
+    """The nodes, ids and constants ``op_ids`` makes of ``input``, for ``build_op_stage``."""
+    g = GraphBuilder(contract.DEFAULT_OPSET, "op")
+    ids = op_ids(g, contract.TEXT)
+    return g.nodes, ids, g.initializers
+
+
+def build_op_pair_stage(
+    name: str,
+    op_ids: OpIds,
+    template: Template,
+    *,
+    max_length: int,
+    with_token_type_ids: bool,
+    opset: int,
+    drop_front: int = 0,
+    drop_back: int = 0,
+) -> onnx.ModelProto:
+    """The pair stage: ``first_input`` and ``second_input`` -> the op on each side inside the Loop of
+    toolkit/pairs.py, less the ``drop_front``/``drop_back`` ids the op adds, then Hugging Face's
+    longest_first truncation and the pair template."""
+    check_opset(opset)
+    budget = pair_budget(template, max_length, "")
+
+    def body_ids(b: GraphBuilder, text: str, max_words: int | None) -> str:
+        """The side's ids without specials; when capped, its first ``max_words`` tokens (exact: the op
+        tokenizes the whole side anyway)."""
+        end = -drop_back if drop_back else INT64_MAX
+        body = b.op("Slice", op_ids(b, text), b.scalar(drop_front, shape=(1,)), b.scalar(end, shape=(1,)))
+        return body if max_words is None else b.op("Slice", body, b.scalar(0, shape=(1,)), b.scalar(max_words, shape=(1,)))
+
+    g = GraphBuilder(opset, op_profile=contract.ORACLE_PROFILE)
+    return pair_stage(g, body_ids, template, budget, with_token_type_ids=with_token_type_ids, name=name)

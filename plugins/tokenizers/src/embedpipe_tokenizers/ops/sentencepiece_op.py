@@ -30,8 +30,9 @@ from embedpipe.components import Limitation, TokenizerOptions
 from embedpipe.errors import UnsupportedModelError
 from embedpipe.source import ModelSource
 from embedpipe_tokenizers.ops import op_limits
-from embedpipe_tokenizers.ops.op_stage import build_op_stage, special_ids
-from onnx import TensorProto, helper, numpy_helper
+from embedpipe_tokenizers.ops.op_stage import build_op_pair_stage, build_op_stage, op_stage_ids, pair_template, special_ids
+from embedpipe_tokenizers.toolkit.graph import GraphBuilder
+from onnx import TensorProto
 
 FIX = "use a tokenizer plugin that implements this Unigram configuration (docs/plugins.md)"
 # A normalizer step that only does what sentencepiece's remove_extra_whitespaces does anyway.
@@ -97,41 +98,41 @@ def sentencepiece_model(data: dict, path: Path) -> bytes:
     return proto.SerializeToString()
 
 
-def _scalar(name: str, value: object, dtype: type) -> TensorProto:
-    return numpy_helper.from_array(np.array([value], dtype=dtype), name)
-
-
 def build_sentencepiece_op_graph(
     tokenizer_json: Path,
     max_length: int,
     *,
     with_token_type_ids: bool,
     opset: int = contract.DEFAULT_OPSET,
+    pair: bool = False,
 ) -> onnx.ModelProto:
-    """The tokenizer stage: ``input`` string [1] -> the op's ragged int32 ids -> int64 [1, S] with specials."""
+    """The tokenizer stage: ``input`` string [1] -> the op's ragged int32 ids -> int64 [1, S] with specials.
+    ``pair``: ``first_input`` and ``second_input`` instead, encoded as Hugging Face encodes a pair."""
     path = Path(tokenizer_json)
     data = json.loads(path.read_text(encoding="utf-8"))
     vocab = {piece: index for index, (piece, _) in enumerate((data.get("model") or {}).get("vocab", []))}
     model_bytes = sentencepiece_model(data, path)
     before, after = special_ids(data.get("post_processor"), vocab, FIX)
-    nodes = [
-        helper.make_node(
-            "SentencepieceTokenizer",
-            [contract.TEXT, "nbest_size", "alpha", "add_bos", "add_eos", "add_rev"],
-            ["op_ids32", "op_instances"],
-            domain=contract.EXTENSIONS_DOMAIN,
-            model=model_bytes,
-        ),
-        helper.make_node("Cast", ["op_ids32"], ["op_ids"], to=TensorProto.INT64),
-    ]
-    switches = [
-        _scalar("nbest_size", 0, np.int64), _scalar("alpha", 0.0, np.float32),
-        _scalar("add_bos", False, np.bool_), _scalar("add_eos", False, np.bool_), _scalar("add_rev", False, np.bool_),
-    ]
+
+    def op_ids(g: GraphBuilder, text: str) -> str:
+        # nbest_size, alpha, add_bos, add_eos, add_rev: one best segmentation, no specials of its own.
+        switches = [g.scalar(0, shape=(1,)), g.const([0.0], "alpha", dtype=np.float32), *[g.scalar(False, bool, shape=(1,))] * 3]
+        ids32, _ = g.ops(
+            "SentencepieceTokenizer", text, *switches,
+            outputs=2, hint="sentencepiece", domain=contract.EXTENSIONS_DOMAIN, model=model_bytes,
+        )
+        return g.cast(ids32, TensorProto.INT64)
+
+    if pair:
+        return build_op_pair_stage(
+            "sentencepiece_op_pair_stage", op_ids, pair_template(data.get("post_processor"), vocab, FIX),
+            max_length=max_length, with_token_type_ids=with_token_type_ids, opset=opset,
+        )
+    nodes, ids, tables = op_stage_ids(op_ids)
     return build_op_stage(
-        "sentencepiece_op_stage", nodes, "op_ids",
+        "sentencepiece_op_stage", nodes, ids,
         max_length=max_length, prefix_ids=before, suffix_ids=after,
-        with_token_type_ids=with_token_type_ids, opset=opset, initializers=switches,
+        with_token_type_ids=with_token_type_ids, opset=opset, initializers=tables,
     )
 
 
@@ -145,5 +146,5 @@ class SentencepieceOpTokenizer:
         op_limits.refuse_what_ops_cannot(options, "SentencepieceTokenizer")
         return build_sentencepiece_op_graph(
             source.ensure_tokenizer_json(), options.max_length,
-            with_token_type_ids=options.with_token_type_ids, opset=options.opset,
+            with_token_type_ids=options.with_token_type_ids, opset=options.opset, pair=options.pair,
         )
