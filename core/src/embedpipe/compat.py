@@ -288,7 +288,7 @@ def check_compat(
     rows = [(item,) if isinstance(item, str) else tuple(item) for item in given]
     if any(len(row) != len(io.inputs) for row in rows):
         raise ExportError(
-            f"{path} takes {' and '.join(io.inputs)}, but not every input given has {len(io.inputs)} text(s)",
+            f"{path} takes {' and '.join(io.inputs)}, but not every row given has {len(io.inputs)} text(s)",
             "give texts to a one-input graph and pairs (--pair FIRST SECOND) to a pair graph",
         )
     tolerance = atol if atol is not None else HEAD_ATOL if io.head else EMBEDDING_ATOL
