@@ -53,7 +53,9 @@ class ONNXPipelineConfig:
     use_external_data: bool = False
     external_data_threshold: int = EXTERNAL_DATA_THRESHOLD  # bytes of weights above which external data is automatic
     quantize_options: dict[str, Any] | None = None  # passed to the quantizer, e.g. {"weight_type": "quint8"}
-    quality_floor: float | None = None  # least mean cosine of a quantized graph to its fp32 graph (default: the quantizer's)
+    # The least a quantized graph may agree with its fp32 graph (quality.py): mean cosine for an embedding
+    # (default: the quantizer's), rank correlation for a reranker, same-label share for a classifier.
+    quality_floor: float | None = None
     distance_metrics: list[str] | None = None
     languages: list[str] | None = None
     prompts: dict[str, str] | None = None  # sentence-transformers' named prompts, e.g. {"query": "query: "}
@@ -243,7 +245,7 @@ def resolve(
     if quantizer is None and (config.quantize_options or config.quality_floor is not None):
         raise ConfigError("quantize_options or quality_floor is set but nothing is quantized", "set quantize_model or use_float16")
     if config.quality_floor is not None and not 0 < config.quality_floor <= 1:
-        raise ConfigError(f"quality_floor {config.quality_floor!r} is not a cosine in (0, 1]", "use e.g. 0.98")
+        raise ConfigError(f"quality_floor {config.quality_floor!r} is not in (0, 1] (a cosine, or a head's agreement)", "use e.g. 0.98")
     if isinstance(config.external_data_threshold, bool) or not isinstance(config.external_data_threshold, int) or config.external_data_threshold < 0:
         raise ConfigError(f"external_data_threshold {config.external_data_threshold!r} is not a size in bytes", "use a whole number >= 0")
     return Settings(
@@ -331,8 +333,6 @@ _HEAD_PRESET_KEYS = frozenset({"function", "max_seq_length", "do_lower_case", "l
 def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
     """What an embedding-only feature would silently get wrong on a reranker or classifier."""
     embedding_only = {
-        "quantize_model": config.quantize_model,
-        "use_float16": config.use_float16,
         "batch": config.batch,
         "pooling": config.pooling is not None,
         "normalize": config.normalize is not None,

@@ -26,7 +26,7 @@ from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
 from embedpipe.optimize import optimize_portably
 from embedpipe.plugins import PluginManager, get_plugin_manager
-from embedpipe.quality import QualityReport, measure
+from embedpipe.quality import HEAD_FLOORS, HeadQualityReport, QualityReport, measure, measure_head
 from embedpipe.samples import SAMPLES
 from embedpipe.scoring import ScoreReport, compare_scores, hard_inputs, reference_scores
 from embedpipe.source import ModelSource, load_source
@@ -96,7 +96,7 @@ class ONNXPipeline:
         self._fp32_model: onnx.ModelProto | None = None  # the unquantized graph, kept as the quality reference
         self._weights = WeightFolder()  # external tensors of the graphs being built; removed with the pipeline
         self.report: ValidationReport | ScoreReport | None = None
-        self.quality: QualityReport | None = None
+        self.quality: QualityReport | HeadQualityReport | None = None
         self._export_report: ValidationReport | ScoreReport | None = None  # the built-in samples' check, run once per pipeline
         self._check_dimension()
 
@@ -348,24 +348,30 @@ class ONNXPipeline:
         self.report = compare_scores(session, head, inputs, expected, limitations=self._limitations())
         return self.report
 
-    def measure_quality(self) -> QualityReport | None:
-        """The quantized graph against the fp32 graph (None when nothing is quantized); see ``embedpipe.quality``."""
+    def measure_quality(self) -> QualityReport | HeadQualityReport | None:
+        """The quantized graph against the fp32 graph (None when nothing is quantized); see ``embedpipe.quality``.
+
+        A head's floor is its function's (``HEAD_FLOORS``): the quantizer's own floor is a cosine.
+        """
         model, fp32 = self.build(), self.fp32_graph()
         if self.components.quantizer is None:
             return None
         self._progress(f"measuring {self.settings.quantizer} against fp32")
+        head = self.settings.head
         floor = self.settings.quality_floor
         if floor is None:
-            floor = self.components.quantizer.quality_floor
-        self.quality = measure(
-            self.open_session(fp32),
-            self.open_session(model),
-            SAMPLES,
-            quantizer=self.settings.quantizer or "quantizer",
-            floor=floor,
-            weight_bytes=weight_bytes(model),
-            fp32_weight_bytes=weight_bytes(fp32),
-        )
+            floor = self.components.quantizer.quality_floor if head is None else HEAD_FLOORS[head.function]
+        sizes = {
+            "quantizer": self.settings.quantizer or "quantizer",
+            "floor": floor,
+            "weight_bytes": weight_bytes(model),
+            "fp32_weight_bytes": weight_bytes(fp32),
+        }
+        sessions = self.open_session(fp32), self.open_session(model)
+        if head is None:
+            self.quality = measure(*sessions, SAMPLES, **sizes)
+        else:
+            self.quality = measure_head(*sessions, hard_inputs(head.pair), function=head.function, **sizes)
         return self.quality
 
     # -- export ------------------------------------------------------------------------------
@@ -425,12 +431,14 @@ class ONNXPipeline:
             quality = self.quality or self.measure_quality()
             if quality is not None and not quality.ok:
                 raise ValidationError(
-                    f"{quality.quantizer} moves the vectors too far: mean cosine {quality.mean_cosine:.5f} to the fp32 graph "
-                    f"is below the floor {quality.floor}",
+                    f"{quality.quantizer} moves the {self.settings.function} outputs too far: {quality.shortfall}",
                     "try other quantize_options (e.g. per_channel), lower quality_floor, or do not quantize; nothing was written",
                 )
         validation = self._export_report.to_dict() if self._export_report is not None else None
-        attach(model, build_manifest(self.source, self.settings_properties(), plugins=self.plugins, validation=validation))
+        manifest = build_manifest(self.source, self.settings_properties(), plugins=self.plugins, validation=validation)
+        if self.quality is not None:  # rounded, so float noise in the last bits cannot change the bytes
+            manifest["quality"] = {k: round(v, 6) if isinstance(v, float) else v for k, v in self.quality.to_dict().items()}
+        attach(model, manifest)
         writer = self.plugins.create("sinks", sink) if isinstance(sink, str) else sink
         if has_external_data(model):
             options["weights_dir"] = self._weights.path

@@ -2,8 +2,8 @@
 
 ``compute="float16"`` converts the encoder with onnxruntime's float16 converter: weights and
 activations in float16, casts at the edges, ops without a safe float16 form (its default block
-list) left in float32, and the pooling and post-processing stages kept in float32 so sums over
-many tokens and the normalization do not lose precision. ``compute="float32"`` stores the
+list) left in float32, and the pooling, head and post-processing stages kept in float32 so sums
+over many tokens, the normalization and a classifier's softmax do not lose precision. ``compute="float32"`` stores the
 weights in float16 only and casts them back once, when the runtime loads the graph: half the
 size at fp32 speed, for CPUs (the database's) that have no float16 arithmetic and emulate it.
 """
@@ -21,7 +21,7 @@ from onnxruntime.transformers.onnx_model import OnnxModel
 from embedpipe_quantize.quiet import quiet_quantization_logs
 
 COMPUTE = ("float16", "float32")
-FLOAT32_STAGES = (contract.POOLER_STAGE, contract.POSTPROCESSOR_STAGES)
+FLOAT32_STAGES = (contract.POOLER_STAGE, contract.HEAD_STAGE, contract.POSTPROCESSOR_STAGES)
 FP16_MAX = float(np.finfo(np.float16).max)
 SMALLEST_CONVERTED = 1024  # elements; scalars and shapes are not worth a Cast
 
