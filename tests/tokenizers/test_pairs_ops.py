@@ -52,7 +52,9 @@ def _tiny(family: str) -> Callable[[pytest.FixtureRequest], pathlib.Path]:
 
 
 def _bpe(op: str) -> Callable[[pathlib.Path, int], onnx.ModelProto]:
-    return lambda folder, length: build_bpe_op_graph(folder / "tokenizer.json", length, op=op, with_token_type_ids=True, pair=True)
+    return lambda folder, length: build_bpe_op_graph(
+        folder / "tokenizer.json", length, op=op, with_token_type_ids=True, pair=True
+    )
 
 
 PLANS = {
@@ -65,7 +67,9 @@ PLANS = {
     "roberta-op": OpPlan(_tiny("roberta"), _bpe("RobertaTokenizer"), op_limits.BYTE_LEVEL_BPE, (45, 26)),
     "sentencepiece-op-xlmr": OpPlan(
         _tiny("xlmr"),
-        lambda folder, length: build_sentencepiece_op_graph(folder / "tokenizer.json", length, with_token_type_ids=True, pair=True),
+        lambda folder, length: build_sentencepiece_op_graph(
+            folder / "tokenizer.json", length, with_token_type_ids=True, pair=True
+        ),
         op_limits.UNIGRAM, (37, 30),
     ),
 }
@@ -141,7 +145,9 @@ def test_pairs_equal_hugging_face_outside_declared_classes(
     differ = {cls: sum(declared(limitations, p) == cls for p, _, _ in differing) for cls in counts}
     print(f"\n{name} B={budget}: {len(pairs)} pairs, {len(differing)} differ, {len(undeclared)} outside declared classes; "
           f"in declared classes (pairs, of which differ): {({cls: (counts[cls], differ[cls]) for cls in counts})}")
-    shown = "\n".join(f"  {p[0][:50]!r} | {p[1][:50]!r}\n    graph: {g[0][:30]}\n    hf:    {w[0][:30]}" for p, g, w in undeclared[:5])
+    shown = "\n".join(
+        f"  {p[0][:50]!r} | {p[1][:50]!r}\n    graph: {g[0][:30]}\n    hf:    {w[0][:30]}" for p, g, w in undeclared[:5]
+    )
     assert not undeclared, f"{name}: {len(undeclared)} of {len(pairs)} pairs differ outside declared classes:\n{shown}"
     assert [i.name for i in stage.model.graph.input] == list(contract.PAIR_TEXTS)
     assert any(len(w[0]) == stage.max_length for w in want)  # the truncation path was exercised
@@ -152,7 +158,8 @@ def test_pairs_agree_with_autotokenizer(request: pytest.FixtureRequest, real_tex
     transformers = pytest.importorskip("transformers")
     stage = built(request, name, PLANS[name].budgets[1])
     auto = transformers.AutoTokenizer.from_pretrained(stage.folder)
-    pairs = [p for p in op_pair_corpus([line for line in real_text if line.strip()], seed=7)[::4] if not declared(PLANS[name].limitations, p)]
+    sample = op_pair_corpus([line for line in real_text if line.strip()], seed=7)[::4]
+    pairs = [p for p in sample if not declared(PLANS[name].limitations, p)]
     want = auto([a for a, _ in pairs], [b for _, b in pairs], truncation=True, max_length=stage.max_length)["input_ids"]
     for pair, (ids, _, _), auto_ids in zip(pairs, run_pairs(stage.session, pairs), want):
         assert ids == auto_ids, pair

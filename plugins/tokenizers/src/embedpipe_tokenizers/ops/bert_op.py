@@ -185,7 +185,9 @@ def build_bert_op_graph(
 
     if pair:
         if spec.template is None:
-            raise UnsupportedModelError(f"{folder} has no tokenizer.json, whose post-processor gives the pair template", "add the model's tokenizer.json")
+            raise UnsupportedModelError(
+                f"{folder} has no tokenizer.json, whose post-processor gives the pair template", "add the model's tokenizer.json"
+            )
         return build_op_pair_stage(
             "bert_op_pair_tokenizer", op_ids, spec.template,
             max_length=max_length, with_token_type_ids=with_token_type_ids, opset=opset, drop_front=1, drop_back=1,

@@ -157,7 +157,8 @@ class ByteLevelBpeOpTokenizer:
         op_limits.refuse_what_ops_cannot(options, self.op)
         return build_bpe_op_graph(
             source.ensure_tokenizer_json(), options.max_length, op=self.op,
-            with_token_type_ids=options.with_token_type_ids, pad_token=token_content(source.tokenizer_config.get("pad_token")), opset=options.opset, pair=options.pair,
+            with_token_type_ids=options.with_token_type_ids, pad_token=token_content(source.tokenizer_config.get("pad_token")),
+            opset=options.opset, pair=options.pair,
         )
 
 
