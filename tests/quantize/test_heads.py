@@ -73,10 +73,12 @@ def test_quantized_head_builds_and_reports(quantized_head, function: str, quanti
     assert_op_rule(model, op_profile=contract.ORACLE_PROFILE)
     (output,) = model.graph.output
     assert (output.name, output.type.tensor_type.elem_type) == (pipe.settings.head.output, onnx.TensorProto.FLOAT)
-    # The head stays float32: its nodes are the fp32 graph's, an FP16 body hands it float32 (a Cast to FLOAT).
-    assert [n.op_type for n in model.graph.node if n.name.startswith(contract.HEAD_STAGE)] == [
-        n.op_type for n in fp32.graph.node if n.name.startswith(contract.HEAD_STAGE)
-    ] != []
+    # The head stays float32: its nodes are the fp32 graph's, and an FP16 body hands it a Cast to FLOAT.
+    head = [n for n in model.graph.node if n.name.startswith(contract.HEAD_STAGE)]
+    assert [n.op_type for n in head] == [n.op_type for n in fp32.graph.node if n.name.startswith(contract.HEAD_STAGE)] != []
+    if quantizer == "fp16":
+        (cast,) = [n for n in model.graph.node if head[0].input[0] in n.output]
+        assert (cast.op_type, [a.i for a in cast.attribute if a.name == "to"]) == ("Cast", [onnx.TensorProto.FLOAT])
     assert stage_nodes(model, contract.TOKENIZER_STAGE) == stage_nodes(fp32, contract.TOKENIZER_STAGE)
     ops = {n.op_type for n in model.graph.node}
     assert ("MatMulInteger" in ops) == (quantizer == "int8")

@@ -7,8 +7,8 @@ against all the others). An export fails when the mean cosine drops below the fl
 
 Rerankers and classifiers, on the hard inputs validation uses (``scoring.hard_inputs``): max and
 mean |score difference|, and an agreement the floor applies to. A reranker's is Spearman's rank
-correlation of each query's passage scores (the pairs grouped by first text, groups of three or
-more), the least over the queries: it sees every swap, where "same order or not" would call one
+correlation of each query's passage scores (the pairs grouped by first text, queries with eight
+passages or more), the least over the queries: it sees every swap, where "same order or not" would call one
 swapped pair of near-equal passages as bad as a shuffled list. A classifier's is the share of
 inputs whose argmax label is the fp32 graph's.
 """
