@@ -16,6 +16,7 @@ import dataclasses
 import itertools
 import pathlib
 import random
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,13 +24,15 @@ import onnx
 import onnxruntime as ort
 import pytest
 from embedpipe import contract
-from embedpipe.components import Limitation
+from embedpipe.components import Limitation, TokenizerOptions
+from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.runtime import open_session
+from embedpipe.source import read_folder
 from embedpipe_tokenizers.ops import op_limits
 from embedpipe_tokenizers.ops.bert_op import LIMITATIONS as BERT_LIMITATIONS
 from embedpipe_tokenizers.ops.bert_op import build_bert_op_graph
-from embedpipe_tokenizers.ops.bpe_op import build_bpe_op_graph
-from embedpipe_tokenizers.ops.sentencepiece_op import build_sentencepiece_op_graph
+from embedpipe_tokenizers.ops.bpe_op import GPT2OpTokenizer, build_bpe_op_graph
+from embedpipe_tokenizers.ops.sentencepiece_op import SentencepieceOpTokenizer, build_sentencepiece_op_graph
 from stage_checks import assert_old_runtimes_give_reference_ids
 from test_pairs import BLANK, QUERIES, Encoded, Pair, run_pairs, with_fixed_second
 from tokenizers import Tokenizer
@@ -184,3 +187,23 @@ def test_old_runtimes_run_the_op_inside_the_loop(
         return [e.ids for e in stage.reference.encode_batch([[t, second] for t in firsts])]
 
     assert_old_runtimes_give_reference_ids(with_fixed_second(stage.model, second), stage.max_length, texts, reference, tmp_path)
+
+
+@pytest.mark.parametrize(("component", "family"), [(GPT2OpTokenizer, "gpt2"), (SentencepieceOpTokenizer, "t5")])
+def test_the_registered_stages_build_pairs_from_options(
+    tiny_model: Callable[..., pathlib.Path], component: type, family: str
+) -> None:
+    options = TokenizerOptions(max_length=32, do_lower_case=None, with_token_type_ids=True, opset=17, pair=True)
+    model = component().build_graph(read_folder(tiny_model(family)), options)
+    assert [i.name for i in model.graph.input] == list(contract.PAIR_TEXTS)
+
+
+def test_refusals(minilm_dir: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """A budget below 0; bert-op without tokenizer.json, whose post-processor alone gives the pair template."""
+    with pytest.raises(ConfigError, match="special tokens of a pair"):
+        build_bert_op_graph(minilm_dir, 2, with_token_type_ids=True, pair=True)
+    for name in ("vocab.txt", "tokenizer_config.json"):
+        shutil.copy(minilm_dir / name, tmp_path / name)
+    build_bert_op_graph(tmp_path, 64, with_token_type_ids=True)  # a single text does not need it
+    with pytest.raises(UnsupportedModelError, match="tokenizer.json"):
+        build_bert_op_graph(tmp_path, 64, with_token_type_ids=True, pair=True)
