@@ -20,10 +20,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 from embedpipe import contract
-from embedpipe.components import TokenizerOptions
 from embedpipe.errors import ConfigError, UnsupportedModelError
 from embedpipe.runtime import open_session
-from embedpipe_tokenizers.ops.op_limits import refuse_what_ops_cannot
 from embedpipe_tokenizers.toolkit.graph import GraphBuilder
 from embedpipe_tokenizers.toolkit.pairs import kept_lengths
 from onnx import TensorProto, helper
@@ -205,9 +203,6 @@ def test_refusals(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> Non
         case.variant("B before A", folder=tmp_path, options={"pair": True}).build()
     assert "\n" not in str(error.value) and error.value.fix
     case.variant("single B before A", folder=tmp_path).build()  # a single-text stage does not need the pair form
-    options = TokenizerOptions(max_length=64, do_lower_case=None, with_token_type_ids=True, opset=17, pair=True)
-    with pytest.raises(UnsupportedModelError, match="does not tokenize pairs"):
-        refuse_what_ops_cannot(options, "BertTokenizer")
 
 
 def with_fixed_second(model: onnx.ModelProto, second: str) -> onnx.ModelProto:

@@ -97,8 +97,9 @@ class Quantizer(Protocol):
     """Transforms the graph's body (encoder, pooler, post-processors); never the tokenizer stage or IO types.
 
     Its options are the factory's keyword arguments, so ``quantize`` takes the model only.
-    ``quality_floor`` is the least mean cosine to the fp32 graph it promises: an export below it
-    fails unless the config sets its own ``quality_floor``.
+    ``quality_floor`` is the least mean cosine to the fp32 graph it promises for an embedding graph:
+    an export below it fails unless the config sets its own ``quality_floor`` (rerankers and
+    classifiers are held to score agreement, with floors of their own: quality.py).
     """
 
     quality_floor: float
