@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from embedpipe import ONNXPipeline, ONNXPipelineConfig, compat
 from embedpipe.cli import main
-from embedpipe.runtime import embed, open_session
+from embedpipe.runtime import embed, open_session, run_inputs
 from embedpipe.samples import SAMPLES
 from embedpipe.weights import ExternalDataLayout
 from onnx import numpy_helper
@@ -99,6 +99,26 @@ def test_file_sink_writes_the_three_files_side_by_side(tiny_model, tmp_path: Pat
     path = pipe.export2file("tiny", tmp_path, sink="file")
     assert path == tmp_path / "tiny.onnx" and {p.name for p in tmp_path.iterdir()} == NAMES | {"tiny.manifest.json"}
     assert embed(open_session(path), ["hello world"]).shape == (1, 32)
+
+
+def test_a_reranker_with_external_data_scores_as_crossencoder(tmp_path: Path) -> None:
+    """Rerankers use the same layout; the weights come back from tiny.dat and score as the model does."""
+    import torch
+    from sentence_transformers import CrossEncoder
+
+    from tests.core.classifiers import build_classifier
+
+    folder = build_classifier(tmp_path / "model", "bert-uncased", {0: "LABEL_0"})
+    pipe = ONNXPipeline(folder, ONNXPipelineConfig(function="regression", max_seq_length=64, use_external_data=True, validate=False))
+    out = tmp_path / "out"
+    path = pipe.export2file("tiny", out, sink="file")
+    assert {p.name for p in out.iterdir()} == NAMES | {"tiny.manifest.json"}
+    pairs = [("what is a vector?", "A vector is a list of numbers."), ("", "naïve café"), ("日本語", " ")]
+    session = open_session(path)
+    got = [float(run_inputs(session, pair)[0]) for pair in pairs]
+    reference = CrossEncoder(str(folder), device="cpu", max_length=64)
+    want = reference.predict([list(p) for p in pairs], activation_fn=torch.nn.Identity(), convert_to_numpy=True)  # the raw logit, the default
+    np.testing.assert_allclose(got, want, atol=1e-4)
 
 
 def test_below_the_threshold_the_graph_stays_one_file(tiny_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
