@@ -129,8 +129,11 @@ def test_head_presets_are_registered_beside_the_embedding_presets() -> None:
         ONNXPipelineConfig(**public)  # every property is one the config accepts
 
 
-def test_presets_command_lists_each_head_with_its_function() -> None:
-    runner = CliRunner(env={"COLUMNS": "400"})
+def test_presets_command_lists_each_head_with_its_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedpipe import cli
+
+    monkeypatch.setattr(cli.out, "width", 400)  # the console's width is fixed when the CLI is imported
+    runner = CliRunner()
     listed = json.loads(runner.invoke(main, ["presets", "--json"]).stdout)
     assert {name: listed[name]["function"] for name in HEAD_PRESETS} == {n: spec["function"] for n, spec in HEAD_PRESETS.items()}
     table = runner.invoke(main, ["presets"])

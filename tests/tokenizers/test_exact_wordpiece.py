@@ -162,7 +162,6 @@ BERT_OP_WAY_OUT = {
     "lstrip beside a normalized token ending in whitespace",
     "overlapping tokens",
     "rstrip beside a leading-space token",
-    "template without sequence A",
 }
 
 

@@ -140,7 +140,7 @@ def read_bpe_spec(tokenizer_json: Path) -> BpeSpec:
         raise unsupported(f"a byte-level vocabulary without the byte character {missing[0]!r} (unknown bytes)")
     added = read_added_tokens(config)
     check_added_tokens(added, graph=GRAPH, fix=FIX, normalized_ok=True)
-    template = parse_template(_post_processor(config), {**vocab, **{t.content: t.id for t in added}}, unsupported, FIX)
+    template = parse_template(_post_processor(config), {**vocab, **{t.content: t.id for t in added}}, unsupported)
     byte_chars = _byte_chars()
     return BpeSpec(
         tokenizer=load_library_tokenizer(config, Path(tokenizer_json)),

@@ -173,7 +173,7 @@ def pair_template(post: Mapping | None, vocab: Mapping[str, int], fix: str) -> T
     adding = [step for step in steps if step.get("type") != "ByteLevel"]
     if len(adding) > 1:
         raise UnsupportedModelError("a post-processor Sequence with more than one step adding tokens", fix)
-    return parse_template(adding[0] if adding else None, dict(vocab), UnsupportedModelError, fix)
+    return parse_template(adding[0] if adding else None, dict(vocab), UnsupportedModelError)
 
 
 def op_stage_ids(op_ids: OpIds) -> tuple[list[onnx.NodeProto], str, list[TensorProto]]:

@@ -73,11 +73,11 @@ class Template:
 
 
 def parse_template(
-    post: dict[str, Any] | None, token_ids: dict[str, int], unsupported: Callable[[str, str], Exception], op_fix: str
+    post: dict[str, Any] | None, token_ids: dict[str, int], unsupported: Callable[[str, str], Exception]
 ) -> Template:
-    """The single-sequence part of a Bert/Roberta/Template post-processor (or none). ``unsupported``
-    builds the refusal from a reason and a fix; ``op_fix`` is the fix for templates of the family
-    that the graph does not reproduce."""
+    """The single-sequence part of a Bert/Roberta/Template post-processor (or none), and its pair
+    form. ``unsupported`` builds the refusal from a reason and a fix; the op stages read the
+    template here too, so a template refused here has no way out but another tokenizer plugin."""
     kind = None if post is None else post.get("type")
     if kind in (None, "ByteLevel"):  # ByteLevel only moves offsets: no token is added
         return Template((), (), 0, (), (), PairTemplate((), 0, (), 1, ()))  # the library types B 1
@@ -103,12 +103,12 @@ def parse_template(
     for piece in post["single"]:
         if "Sequence" in piece:
             if body_type is not None or piece["Sequence"]["id"] != "A":
-                raise unsupported("a single-sequence template with other than one sequence A", op_fix)
+                raise unsupported("a single-sequence template with other than one sequence A", FIX)
             body_type = int(piece["Sequence"]["type_id"])
             continue
         (before if body_type is None else after).extend(special_ids(piece))
     if body_type is None:
-        raise unsupported("a single-sequence template without sequence A", op_fix)
+        raise unsupported("a single-sequence template without sequence A", FIX)
     pair, problem = _pair_template(post.get("pair") or [], special_ids)
     return Template(
         tuple(i for i, _ in before),

@@ -120,9 +120,7 @@ def read_unigram_spec(tokenizer_json: Path) -> UnigramSpec:
     if any(unk in piece and piece != unk for piece in pieces):
         raise _unsupported(f"a piece holding the unk token {unk!r} inside it")
     added = read_added_tokens(config)
-    template = parse_template(
-        config.get("post_processor"), {**pieces, **{t.content: t.id for t in added}}, UnsupportedModelError, FIX
-    )
+    template = parse_template(config.get("post_processor"), {**pieces, **{t.content: t.id for t in added}}, UnsupportedModelError)
     # The library must read the file, but its own Unigram model of a real vocabulary (a byte trie
     # of 250,002 pieces) costs some 350 MB: it checks everything but the vocabulary, read above.
     load_library_tokenizer({**config, "model": {**model, "vocab": [[unk, 0.0]], "unk_id": 0}}, Path(tokenizer_json))

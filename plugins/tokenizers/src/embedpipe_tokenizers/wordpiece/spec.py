@@ -18,7 +18,6 @@ from tokenizers import Tokenizer
 
 from embedpipe_tokenizers.toolkit.pieces import Entry
 from embedpipe_tokenizers.toolkit.spec import (
-    BERT_OP_FIX,
     FIX,
     AddedToken,
     Template,
@@ -111,7 +110,5 @@ def read_spec(tokenizer_json: Path, do_lower_case: bool | None) -> TokenizerSpec
     # (with a warning): take the ids it uses, not the file's.
     library_ids = {t.content: i for i, t in tokenizer.get_added_tokens_decoder().items()}
     added = tuple(replace(t, id=library_ids.get(t.content, t.id)) for t in read_added_tokens(config))
-    template = parse_template(
-        config.get("post_processor"), {**vocab, **{t.content: t.id for t in added}}, _unsupported, BERT_OP_FIX
-    )
+    template = parse_template(config.get("post_processor"), {**vocab, **{t.content: t.id for t in added}}, _unsupported)
     return TokenizerSpec(tokenizer, wordpiece, added, template)
