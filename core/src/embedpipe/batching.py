@@ -1,4 +1,4 @@
-"""The batched client-side graph: string [N] -> float32 [N, D] from a composed single-string graph.
+"""The batched client-side graph: string [N] -> float32 [N, ...] from a composed single-string graph.
 
 Every tokenizer stage is written for one string, and Oracle only ever calls the single-string
 graph, so batching is a transform of the finished graph rather than a second tokenizer per plugin.
@@ -20,6 +20,10 @@ single-string graph's vector for that string. With ``chunk=1`` nothing is padded
 row is computed exactly as the single-string graph computes it (what INT8's per-batch dynamic
 scales need). For chunks of more than one the encoder must have been exported with a dynamic batch
 axis.
+
+One input is batched: an embedding graph's ``input``, a reranker's ``second_input`` (its passages).
+The graph's other inputs keep their one string, which the tokenizer reads from the outer graph on
+every iteration, so a reranker scores one query against N passages (pair i is (query, passage i)).
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ DEFAULT_CHUNK = 16  # strings per encoder run; see the module docstring and benc
 _PREFIX = "batch_loop/"
 
 
-def batched(model: onnx.ModelProto, max_length: int, chunk: int = DEFAULT_CHUNK) -> onnx.ModelProto:
-    """A copy of the single-string ``model`` that takes ``input`` string [N] and gives [N, ...] per output."""
+def batched(model: onnx.ModelProto, max_length: int, chunk: int = DEFAULT_CHUNK, over: str = contract.TEXT) -> onnx.ModelProto:
+    """A copy of the single-string ``model`` whose input ``over`` takes string [N]; [N, ...] per output.
+
+    The other inputs stay string [1]: each row is the single-string graph's for them and string i.
+    """
     if chunk < 1:
         raise ExportError(f"batch chunk {chunk} is not a positive number of strings", "use 1 or more")
     result = onnx.ModelProto()
@@ -51,25 +58,25 @@ def batched(model: onnx.ModelProto, max_length: int, chunk: int = DEFAULT_CHUNK)
     if contract.INPUT_IDS not in id_names or contract.ATTENTION_MASK not in id_names:
         raise ExportError("the graph has no tokenizer outputs to batch", "batch a graph that embedpipe composed")
     tokenizer_nodes = _ancestors(graph, id_names)
-    if contract.TEXT not in _outer_inputs(tokenizer_nodes):
-        raise ExportError("the tokenizer stage does not read the graph's input", "batch a graph that embedpipe composed")
+    if over not in _outer_inputs(tokenizer_nodes):
+        raise ExportError(f"the tokenizer stage does not read the graph's input {over!r}", "batch a graph that embedpipe composed")
     moved = {id(node) for node in tokenizer_nodes}
     # What the outputs need beyond the tokenizer; a node nothing reads (a stage may leave one) stays out.
     rest = [node for node in _ancestors(graph, [output.name for output in graph.output]) if id(node) not in moved]
-    if contract.TEXT in _outer_inputs(rest):
-        raise ExportError("a stage after the tokenizer reads the input string", "batch a graph that embedpipe composed")
+    if _outer_inputs(rest) & {value.name for value in graph.input}:
+        raise ExportError("a stage after the tokenizer reads an input string", "batch a graph that embedpipe composed")
     outputs = list(graph.output)
     padded = [_name(f"padded_{name}") for name in id_names]
     lengths, order = _name("lengths"), _name("order")
     count, count_1d = _name("count"), _name("count_1d")
     front = [
-        helper.make_node("Shape", [contract.TEXT], [count_1d]),
+        helper.make_node("Shape", [over], [count_1d]),
         helper.make_node("Squeeze", [count_1d], [count]),
         helper.make_node(
             "Loop",
             [count, ""],
             [*padded, _name("lengths_2d")],
-            body=_tokenize_body(tokenizer_nodes, id_names, max_length, graph),
+            body=_tokenize_body(tokenizer_nodes, id_names, max_length, graph, over),
             name=_name("tokenize_each"),
         ),
         _constant("minus_one", np.array([-1], dtype=np.int64)),
@@ -94,7 +101,7 @@ def batched(model: onnx.ModelProto, max_length: int, chunk: int = DEFAULT_CHUNK)
     del graph.node[:]
     graph.node.extend([*front, loop])
     del graph.value_info[:]  # every node now sits in a body, which carries its own shapes
-    _set_batch_dim(graph.input[0])
+    _set_batch_dim(next(value for value in graph.input if value.name == over))
     for output in graph.output:
         _set_batch_dim(output)
     onnx.checker.check_model(result)
@@ -144,15 +151,16 @@ def _loop_inputs() -> list[onnx.ValueInfoProto]:
     return [helper.make_tensor_value_info("iteration", TensorProto.INT64, []), helper.make_tensor_value_info("condition_in", TensorProto.BOOL, [])]
 
 
-def _tokenize_body(nodes: list[onnx.NodeProto], id_names: list[str], max_length: int, graph: onnx.GraphProto) -> onnx.GraphProto:
-    """Loop body: string ``iteration`` through the tokenizer nodes, each id tensor padded to ``max_length``."""
+def _tokenize_body(nodes: list[onnx.NodeProto], id_names: list[str], max_length: int, graph: onnx.GraphProto, over: str) -> onnx.GraphProto:
+    """Loop body: string ``iteration`` of ``over`` (the other inputs as they are) through the tokenizer nodes,
+    each id tensor padded to ``max_length``."""
     text = _name("text")
     one = {name: _name(f"one_{name}") for name in id_names}  # the outer names are the batch's
     steps = [
-        helper.make_node("Gather", [contract.TEXT, "iteration"], [_name("text_scalar")], axis=0),
+        helper.make_node("Gather", [over, "iteration"], [_name("text_scalar")], axis=0),
         _constant("axis0", np.array([0], dtype=np.int64)),
         helper.make_node("Unsqueeze", [_name("text_scalar"), _name("axis0")], [text]),
-        *_renamed(nodes, {contract.TEXT: text, **one}),
+        *_renamed(nodes, {over: text, **one}),
         helper.make_node("Shape", [one[contract.INPUT_IDS]], [_name("shape")]),
         _constant("axis1", np.array([1], dtype=np.int64)),
         helper.make_node("Gather", [_name("shape"), _name("axis1")], [_name("length")], axis=0),

@@ -333,7 +333,7 @@ _HEAD_PRESET_KEYS = frozenset({"function", "max_seq_length", "do_lower_case", "l
 def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
     """What an embedding-only feature would silently get wrong on a reranker or classifier."""
     embedding_only = {
-        "batch": config.batch,
+        "batch": config.batch and function == contract.CLASSIFICATION,  # a reranker batches its passages
         "pooling": config.pooling is not None,
         "normalize": config.normalize is not None,
         "post_processors": config.post_processors is not None,

@@ -174,7 +174,8 @@ class ONNXPipeline:
             model = self._weights.internalize(model)
         if self.settings.batch:
             self._progress(f"batching: the tokenizer runs per string, the rest on chunks of {self.settings.batch_chunk} strings of similar length")
-            model = batched(model, self.settings.max_seq_length, self.settings.batch_chunk)
+            # The last input is the batched one: an embedding's texts, a reranker's passages (its query stays one string).
+            model = batched(model, self.settings.max_seq_length, self.settings.batch_chunk, over=self.input_names[-1])
         if self.components.quantizer is None:
             self._fp32_model = model
         self._check(model)
@@ -190,6 +191,12 @@ class ONNXPipeline:
         """The graph's string inputs: ``input``, or ``first_input`` and ``second_input`` for a pair."""
         return contract.PAIR_TEXTS if self.settings.head is not None and self.settings.head.pair else (contract.TEXT,)
 
+    @property
+    def _dynamic_batch(self) -> bool:
+        """Whether the encoder needs a batch axis: chunks of one string need none, and the encoder is then
+        exactly the single-string graph's."""
+        return self.settings.batch_chunk > 1
+
     def _body(self) -> onnx.ModelProto:
         """Encoder, pooler and post-processors composed: the tokenizer's outputs in, ``embedding`` out."""
         if self.settings.head is not None:
@@ -197,9 +204,7 @@ class ONNXPipeline:
         assert self.components.pooler is not None
         source, opset = self.source, self.settings.opset
         self._progress("exporting the encoder with torch.onnx")
-        # Chunks of one string need no batch axis: the encoder is then exactly the single-string graph's.
-        dynamic_batch = self.settings.batch_chunk > 1
-        encoder = export_encoder(source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=dynamic_batch)
+        encoder = export_encoder(source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=self._dynamic_batch)
         stages = [Stage(contract.ENCODER_STAGE, encoder)]
         stages.append(Stage(contract.POOLER_STAGE, self.components.pooler.build_graph(source.hidden_size, opset)))
         previous, dim = contract.SENTENCE_EMBEDDING, source.hidden_size
@@ -223,7 +228,7 @@ class ONNXPipeline:
         """A classifier's encoder (its ``logits``) and the head's activation: the tokenizer's outputs in, the head's output out."""
         opset, count = self.settings.opset, classifier.num_labels(self.source)
         self._progress("exporting the sequence classifier with torch.onnx")
-        encoder = export_encoder(self.source, self.encoder_inputs, self._weights, opset=opset, classifier=True)
+        encoder = export_encoder(self.source, self.encoder_inputs, self._weights, opset=opset, dynamic_batch=self._dynamic_batch, classifier=True)
         raw = f"{contract.ENCODER_STAGE}{contract.LOGITS}"
         stages = [
             Stage(contract.ENCODER_STAGE, encoder, {contract.LOGITS: raw}),
@@ -277,6 +282,7 @@ class ONNXPipeline:
         """
         settings = self.settings
         recorded = {"tokenizer": settings.tokenizer} if settings.tokenizer in self.plugins.registry("tokenizers") else {}
+        batching = {"batch": True, "batch_chunk": settings.batch_chunk} if settings.batch else {}
         if settings.head is not None:
             return {
                 **recorded,
@@ -287,6 +293,7 @@ class ONNXPipeline:
                 "do_lower_case": settings.do_lower_case,
                 "opset": settings.opset,
                 "op_profile": settings.op_profile,
+                **batching,
             }
         return {
             **recorded,
@@ -299,7 +306,7 @@ class ONNXPipeline:
             "distance_metrics": list(settings.distance_metrics),
             "languages": list(settings.languages),
             **({"prompt": settings.prefix} if settings.prefix else {}),
-            **({"batch": True, "batch_chunk": settings.batch_chunk} if settings.batch else {}),
+            **batching,
         }
 
     # -- validation --------------------------------------------------------------------------
