@@ -128,7 +128,7 @@ def test_a_reranker_refuses_classification_and_embedding_only_features(reranker_
     as_classifier = CliRunner().invoke(main, ["convert", str(reranker_dir), "--function", "classification", "-o", str(tmp_path / "x.onnx")])
     assert as_classifier.exit_code == 2 and "use function regression" in as_classifier.stderr
     source = load_source(reranker_dir)
-    for bad in ({"batch": True}, {"pooling": "cls"}, {"labels": ["a"]}, {"function": "ranking"}):
+    for bad in ({"pooling": "cls"}, {"labels": ["a"]}, {"function": "ranking"}):  # batch: tests/core/test_batch_rerank.py
         with pytest.raises(ConfigError):
             resolve(ONNXPipelineConfig(**bad), source)
     with pytest.raises(ConfigError, match="embedding graphs only"):  # an embedding model's preset (pooling, normalize)
