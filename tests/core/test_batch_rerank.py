@@ -16,12 +16,10 @@ import pytest
 from click.testing import CliRunner
 from embedpipe import ONNXPipeline, ONNXPipelineConfig, contract
 from embedpipe.cli import main
-from embedpipe.config import resolve
 from embedpipe.errors import ConfigError
 from embedpipe.oprule import check_op_rule
 from embedpipe.runtime import open_session, run_inputs
 from embedpipe.scoring import QUERY
-from embedpipe.source import load_source
 
 from tests.conftest import Convert
 from tests.core.classifiers import build_classifier
@@ -36,9 +34,9 @@ def reranker_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def single(reranker_dir: Path, converted: Convert):  # type: ignore[no-untyped-def]
-    """A session on the single-pair graph: the reference every row is held to."""
-    return open_session(converted(reranker_dir, **RERANKER)[1])
+def single(reranker_dir: Path):  # type: ignore[no-untyped-def]
+    """A session on the single-pair graph: the reference every row is held to (tests/core/test_rerank.py validates it)."""
+    return open_session(ONNXPipeline(reranker_dir, ONNXPipelineConfig(**RERANKER, validate=False)).build())
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +111,16 @@ def test_cli_batch_convert_and_score(reranker_dir: Path, single, tmp_path: Path)
     np.testing.assert_allclose([[row["score"]] for row in json.loads(result.stdout)], _one_by_one(single, QUERY, passages), atol=1e-5, rtol=0)
 
 
-def test_int8_keeps_chunks_of_one_and_oracle_stays_single_pair(reranker_dir: Path) -> None:
+def test_int8_runs_one_passage_at_a_time_and_equals_the_int8_graph(reranker_dir: Path, passages: list[str]) -> None:
+    """Dynamic quantization scales what runs together: a chunk of one keeps each row its own."""
+    int8 = {**RERANKER, "quantize_model": True, "validate": False}
+    single = open_session(ONNXPipeline(reranker_dir, ONNXPipelineConfig(**int8)).build())
+    pipe = ONNXPipeline(reranker_dir, ONNXPipelineConfig(**int8, batch=True))
+    assert pipe.settings.batch_chunk == 1
+    np.testing.assert_array_equal(_scores(open_session(pipe.build()), QUERY, passages), _one_by_one(single, QUERY, passages))
+
+
+def test_oracle_stays_single_pair(reranker_dir: Path) -> None:
     """(A classifier's batch stays refused: tests/core/test_classify.py.)"""
-    assert resolve(ONNXPipelineConfig(**RERANKER, batch=True, quantize_model=True), load_source(reranker_dir)).batch_chunk == 1
     with pytest.raises(ConfigError, match="single-string"):
         ONNXPipeline(reranker_dir, ONNXPipelineConfig(**RERANKER, batch=True, validate=False)).export2db("BATCHED")
