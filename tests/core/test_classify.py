@@ -97,7 +97,7 @@ def test_a_pair_given_to_a_single_input_graph_is_refused(classifier) -> None:  #
     [
         (["--label", "a", "--label", "b"], "labels names 2 classes"),
         (["--function", "regression"], "3 labels"),
-        (["--function", "classification", "--batch"], "embedding graphs only"),
+        (["--function", "classification", "--batch"], "batch is not supported for classification graphs"),
     ],
 )
 def test_bad_classifier_options_exit_2_without_a_file(args: list[str], message: str, classifier_dir: Path, tmp_path: Path) -> None:

@@ -131,6 +131,6 @@ def test_a_reranker_refuses_classification_and_embedding_only_features(reranker_
     for bad in ({"pooling": "cls"}, {"labels": ["a"]}, {"function": "ranking"}):  # batch: tests/core/test_batch_rerank.py
         with pytest.raises(ConfigError):
             resolve(ONNXPipelineConfig(**bad), source)
-    with pytest.raises(ConfigError, match="embedding graphs only"):  # an embedding model's preset (pooling, normalize)
+    with pytest.raises(ConfigError, match="not supported for regression graphs"):  # an embedding model's preset (pooling, normalize)
         resolve(ONNXPipelineConfig("sentence-transformers/all-MiniLM-L6-v2"), source)
     assert not (tmp_path / "x.onnx").exists()

@@ -162,7 +162,7 @@ def main(strict_plugins: bool) -> None:
 @click.option("--prompt", help="Text put before every input inside the graph, as encode(prompt=...) does (needs embedpipe-prompts).")
 @click.option("--prompt-name", help="One of the model's named prompts, e.g. query (needs embedpipe-prompts).")
 @click.option("--truncate-dim", type=int, help="Matryoshka: keep the first N dimensions (normalized again if the model normalizes).")
-@click.option("--batch", is_flag=True, help="A client-side graph taking string [N] and giving [N, D] (not for Oracle).")
+@click.option("--batch", is_flag=True, help="A client-side graph: string [N] -> [N, D]; a reranker: a query and N passages -> [N, 1] (not for Oracle).")
 @click.option("--batch-chunk", type=int, help="With --batch: strings of similar length per encoder run (default 16; 1 pads nothing).")
 @click.option("--revision", help="Hub revision (branch, tag or commit) to pin.")
 @click.option("--trust-remote-code", is_flag=True, help="Allow the model's own Python code (only for models you trust).")

@@ -344,7 +344,7 @@ def _refuse_for_head(config: ONNXPipelineConfig, function: str) -> None:
     used = [name for name, on in embedding_only.items() if on]
     if used:
         fix = "convert without the preset (--no-preset)" if used[0].startswith("the preset") else f"drop {used[0]}"
-        raise ConfigError(f"{', '.join(used)} is for embedding graphs only, not {function}", fix)
+        raise ConfigError(f"{', '.join(used)} is not supported for {function} graphs", fix)
 
 
 def _with_truncation(post: list[PostProcessorSpec], truncate_dim: int | None) -> list[PostProcessorSpec]:
