@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import onnx
 import pytest
+from embedpipe import contract
 from embedpipe.errors import ConfigError, EmbedpipeError
 from embedpipe_oracle.load import load_file
 from embedpipe_oracle.names import check_directory_name, check_model_name, staging_name
@@ -42,12 +45,21 @@ def test_directory_names_are_identifiers() -> None:
         check_directory_name("/opt/oracle/models")
 
 
+def _marked_batched(path: Path) -> Path:
+    """The graph with the settings a batched export records (string [N] in)."""
+    model = onnx.load(str(path))
+    onnx.helper.set_model_props(model, {contract.SETTINGS_KEY: json.dumps({"batch": True, "batch_chunk": 16})})
+    onnx.save(model, str(path))
+    return path
+
+
 @pytest.mark.parametrize(
     ("make", "problem"),
     [
         (lambda folder: encoder_graph(folder), "one 1-D string input"),
         (lambda folder: string_graph(folder, input_shape=[1, 1]), "one 1-D string input"),
         (lambda folder: string_graph(folder, dimension=70000), "1 to 65535"),
+        (lambda folder: _marked_batched(string_graph(folder, input_shape=["batch"])), "batched client-side graph"),
     ],
 )
 def test_graphs_oracle_refuses_are_refused_before_connecting(
