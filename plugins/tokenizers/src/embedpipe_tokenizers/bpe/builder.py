@@ -18,8 +18,7 @@ from embedpipe_tokenizers.bpe.merges import merge_words, symbol_stream
 from embedpipe_tokenizers.bpe.spec import BpeSpec, read_bpe_spec
 from embedpipe_tokenizers.bpe.words import AddedTokens, first_words
 from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
-from embedpipe_tokenizers.toolkit.outputs import body_budget, stage_model, template_outputs
-from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
+from embedpipe_tokenizers.toolkit.pairs import family_stage, stage_budget
 from embedpipe_tokenizers.toolkit.specials import special_table
 
 
@@ -72,12 +71,10 @@ def build_exact_bpe_graph(
     """
     check_opset(opset)
     spec = read_bpe_spec(Path(tokenizer_json))
-    budget = pair_budget(spec.template, max_length, prefix) if pair else body_budget(spec.template, max_length)
+    budget = stage_budget(spec.template, max_length, prefix, pair=pair)
     special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
     g = GraphBuilder(opset, op_profile=op_profile)
     body_ids = partial(_body_ids, spec, build_char_table(special_chars), _added_tokens(spec, special_chars), prefix)
-    if pair:
-        name = "exact_bpe_pair_tokenizer"
-        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name=name)
-    body = body_ids(g, contract.TEXT, budget)
-    return stage_model(g, "exact_bpe_tokenizer", template_outputs(g, body, spec.template, with_token_type_ids))
+    return family_stage(
+        g, body_ids, spec.template, budget, pair=pair, with_token_type_ids=with_token_type_ids, family="bpe"
+    )

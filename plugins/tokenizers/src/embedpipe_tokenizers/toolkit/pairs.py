@@ -26,7 +26,7 @@ from embedpipe.errors import ConfigError, UnsupportedModelError
 from onnx import TensorProto, helper
 
 from embedpipe_tokenizers.toolkit.graph import GraphBuilder
-from embedpipe_tokenizers.toolkit.outputs import Part, joined_outputs, stage_model
+from embedpipe_tokenizers.toolkit.outputs import Part, body_budget, joined_outputs, stage_model, template_outputs
 from embedpipe_tokenizers.toolkit.spec import Template
 
 # (builder, text tensor [1], max_words or None for all) -> the text's token ids without specials
@@ -116,3 +116,20 @@ def pair_stage(
 
 def _specials(specials: tuple[tuple[int, int], ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(i for i, _ in specials), tuple(t for _, t in specials)
+
+
+def stage_budget(template: Template, max_length: int, prefix: str, *, pair: bool) -> int:
+    """The token budget of a family's body in a single-text or a pair stage, or the refusal."""
+    return pair_budget(template, max_length, prefix) if pair else body_budget(template, max_length)
+
+
+def family_stage(
+    g: GraphBuilder, body_ids: BodyIds, template: Template, budget: int, *, pair: bool, with_token_type_ids: bool, family: str
+) -> onnx.ModelProto:
+    """A family's stage around its body: ``exact_<family>_tokenizer`` on ``input``, or with ``pair``
+    the pair stage ``exact_<family>_pair_tokenizer`` (``budget`` from ``stage_budget``)."""
+    if pair:
+        name = f"exact_{family}_pair_tokenizer"
+        return pair_stage(g, body_ids, template, budget, with_token_type_ids=with_token_type_ids, name=name)
+    outputs = template_outputs(g, body_ids(g, contract.TEXT, budget), template, with_token_type_ids)
+    return stage_model(g, f"exact_{family}_tokenizer", outputs)

@@ -16,8 +16,7 @@ from tokenizers import normalizers
 
 from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
 from embedpipe_tokenizers.toolkit.library import CODE_POINTS
-from embedpipe_tokenizers.toolkit.outputs import body_budget, stage_model, template_outputs
-from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
+from embedpipe_tokenizers.toolkit.pairs import family_stage, stage_budget
 from embedpipe_tokenizers.toolkit.pieces import Entry, PieceTables, build_piece_tables
 from embedpipe_tokenizers.toolkit.specials import SpecialTable, check_added_tokens, special_table
 from embedpipe_tokenizers.unigram.charsmap import usable_rules
@@ -73,7 +72,7 @@ def build_exact_unigram_graph(
     check_opset(opset)
     spec = read_unigram_spec(Path(tokenizer_json))
     check_added_tokens(spec.added_tokens, graph="the exact Unigram graph", fix=FIX)
-    budget = pair_budget(spec.template, max_length, prefix) if pair else body_budget(spec.template, max_length)
+    budget = stage_budget(spec.template, max_length, prefix, pair=pair)
     pieces = build_piece_tables(_entries(spec), [t.id for t in spec.added_tokens])
     all_code_points = "".join(chr(cp) if not 0xD800 <= cp <= 0xDFFF else "a" for cp in range(CODE_POINTS))
     whitespace = whitespace_mask(all_code_points)
@@ -84,8 +83,6 @@ def build_exact_unigram_graph(
     specials = special_table(spec.added_tokens, special_chars, first_row=1) if spec.added_tokens else None
     g = GraphBuilder(opset, op_profile=op_profile)
     body_ids = partial(_body_ids, spec, chars, trie, pieces, specials, prefix)
-    if pair:
-        name = "exact_unigram_pair_tokenizer"
-        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name=name)
-    outputs = template_outputs(g, body_ids(g, contract.TEXT, budget), spec.template, with_token_type_ids)
-    return stage_model(g, "exact_unigram_tokenizer", outputs)
+    return family_stage(
+        g, body_ids, spec.template, budget, pair=pair, with_token_type_ids=with_token_type_ids, family="unigram"
+    )

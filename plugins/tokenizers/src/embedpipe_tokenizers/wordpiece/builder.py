@@ -16,8 +16,7 @@ from onnx import TensorProto
 
 from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
 from embedpipe_tokenizers.toolkit.library import check_context_free, normalize_all
-from embedpipe_tokenizers.toolkit.outputs import body_budget, stage_model, template_outputs
-from embedpipe_tokenizers.toolkit.pairs import pair_budget, pair_stage
+from embedpipe_tokenizers.toolkit.pairs import family_stage, stage_budget
 from embedpipe_tokenizers.toolkit.pieces import PieceTables, build_piece_tables
 from embedpipe_tokenizers.toolkit.spec import AddedToken
 from embedpipe_tokenizers.toolkit.specials import (
@@ -118,7 +117,7 @@ def build_exact_wordpiece_graph(
     raw, normalized = split_added_tokens(spec.added_tokens, normalize)
     used = {ch for t in normalized for ch in t.content}
     check_wordpiece_tokens(raw, normalized, frozenset(ch for ch in used if normalize and normalize(ch) == f" {ch} "))
-    budget = pair_budget(spec.template, max_length, prefix) if pair else body_budget(spec.template, max_length)
+    budget = stage_budget(spec.template, max_length, prefix, pair=pair)
     norm = normalize_all(spec.tokenizer)
     entries = matchable_entries(spec.model, *norm.producible())
     pieces = build_piece_tables(entries, [t.id for t in (*raw, *normalized)])
@@ -132,8 +131,6 @@ def build_exact_wordpiece_graph(
 
     g = GraphBuilder(opset, op_profile=op_profile)
     body_ids = partial(_body_ids, spec, chars, raw_table, normalized_table, pieces, prefix)
-    if pair:
-        name = "exact_wordpiece_pair_tokenizer"
-        return pair_stage(g, body_ids, spec.template, budget, with_token_type_ids=with_token_type_ids, name=name)
-    outputs = template_outputs(g, body_ids(g, contract.TEXT, budget), spec.template, with_token_type_ids)
-    return stage_model(g, "exact_wordpiece_tokenizer", outputs)
+    return family_stage(
+        g, body_ids, spec.template, budget, pair=pair, with_token_type_ids=with_token_type_ids, family="wordpiece"
+    )
