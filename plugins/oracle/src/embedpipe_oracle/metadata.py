@@ -60,12 +60,13 @@ def _settings(properties: dict[str, str]) -> dict[str, Any]:
 def graph_facts(session: ort.InferenceSession) -> GraphFacts:
     """Check the interface Oracle needs for the function the graph's settings record (default: embedding)."""
     properties = dict(session.get_modelmeta().custom_metadata_map)
-    if _settings(properties).get("batch"):
+    settings = _settings(properties)
+    if settings.get("batch"):
         raise OracleSinkError(
             "the graph is the batched client-side graph, which Oracle does not call",
             "convert without --batch (batch=False) for the database",
         )
-    function = _settings(properties).get("function", contract.EMBEDDING_FUNCTION)
+    function = settings.get("function", contract.EMBEDDING_FUNCTION)
     if function == contract.EMBEDDING_FUNCTION:
         return _embedding_facts(session, properties)
     if function in (contract.REGRESSION, contract.CLASSIFICATION):
