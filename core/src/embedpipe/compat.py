@@ -243,8 +243,7 @@ def run_current(model_path: str | Path, io: GraphIO, rows: Sequence[Row]) -> Run
 def graph_io(model: onnx.ModelProto, path: Path) -> GraphIO:
     """The function, string inputs and compared output of ``model``: ``embedding`` if it has one,
     else its only output (a reranker's ``logits``, a classifier's ``probabilities`` or ``logits``)."""
-    props = {p.key: p.value for p in model.metadata_props}
-    function = json.loads(props.get(contract.SETTINGS_KEY, "{}")).get("function", contract.EMBEDDING_FUNCTION)
+    function = runtime.recorded_settings(model).get("function", contract.EMBEDDING_FUNCTION)
     inputs = tuple(i.name for i in model.graph.input if i.type.tensor_type.elem_type == onnx.TensorProto.STRING)
     outputs = [o.name for o in model.graph.output]
     output = contract.EMBEDDING if contract.EMBEDDING in outputs else outputs[0] if len(outputs) == 1 else None

@@ -49,6 +49,12 @@ def embed(session: ort.InferenceSession, texts: Iterable[str]) -> np.ndarray:
 Inputs = tuple[str, ...]  # one text, or a (first, second) pair
 
 
+def recorded_settings(model: onnx.ModelProto) -> dict[str, Any]:
+    """The settings a produced graph records (empty for a graph embedpipe did not build)."""
+    props = {p.key: p.value for p in model.metadata_props}
+    return dict(json.loads(props.get(contract.SETTINGS_KEY, "{}")))
+
+
 def run_inputs(session: ort.InferenceSession, inputs: Inputs) -> np.ndarray:
     """The only output's row for one text or one pair (a reranker's or classifier's graph), float32 [L]."""
     names = [i.name for i in session.get_inputs()]
@@ -64,8 +70,7 @@ def run_inputs(session: ort.InferenceSession, inputs: Inputs) -> np.ndarray:
 def scored(file: Path, texts: Sequence[str]) -> list[dict[str, Any]]:
     """What `embedpipe score` prints: a reranker's score per passage for ``texts`` = query, passages...;
     a classifier's best label, its probability and every label's, for ``texts`` = one text (or a pair)."""
-    props = {p.key: p.value for p in onnx.load(str(file), load_external_data=False).metadata_props}
-    settings = json.loads(props.get(contract.SETTINGS_KEY, "{}"))
+    settings = recorded_settings(onnx.load(str(file), load_external_data=False))
     function = settings.get("function", contract.EMBEDDING_FUNCTION)
     session = open_session(file)
     if function == contract.REGRESSION:
