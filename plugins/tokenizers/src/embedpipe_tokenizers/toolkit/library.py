@@ -3,7 +3,8 @@
 Every code point 0..0x10FFFF (surrogates excluded: they cannot occur in UTF-8 text) is run
 through the ``tokenizers`` library itself, so the graph inherits that library's Unicode version
 and quirks; Python's ``unicodedata`` is never the source of truth (it lags or leads the library on
-newer code points). About two seconds for the whole range.
+newer code points). About two seconds for the whole range, paid once per process for each
+normalizer and pre-tokenizer setting.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from embedpipe.errors import UnsupportedModelError
@@ -103,6 +105,26 @@ class Normalized:
 
 
 def normalize_all(tokenizer: Tokenizer) -> Normalized:
+    """Every code point through ``tokenizer``'s normalizer and pre-tokenizer.
+
+    The answer depends on their settings alone, so it is worked out once per process for each
+    setting: a process that converts several models of one family (BERT uncased models share
+    one), or one model at several options, sweeps the code points once.
+    """
+    return _normalize_all(_settings(tokenizer.normalizer), _settings(tokenizer.pre_tokenizer))
+
+
+def _settings(component: object | None) -> str:
+    """A normalizer's or pre-tokenizer's settings as the library serializes them ("null": none)."""
+    return "null" if component is None else component.__getstate__().decode()  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=4)  # a setting's tables take tens of MB
+def _normalize_all(normalizer: str, pre_tokenizer: str) -> Normalized:
+    tokenizer = Tokenizer.from_str(
+        '{"version":"1.0","model":{"type":"WordLevel","vocab":{},"unk_token":"[UNK]"},'
+        f'"normalizer":{normalizer},"pre_tokenizer":{pre_tokenizer}}}'
+    )
     cps = np.array([cp for cp in range(CODE_POINTS) if not 0xD800 <= cp <= 0xDFFF], np.int64)
     text = "".join(map(chr, cps.tolist()))
     outputs = list(text) if tokenizer.normalizer is None else normalize_many(tokenizer.normalizer.normalize_str, text)
@@ -111,7 +133,10 @@ def normalize_all(tokenizer: Tokenizer) -> Normalized:
     chars = np.full((len(cps), max(1, int(lengths.max()))), -1, np.int64)
     column = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     chars[np.repeat(np.arange(len(cps)), lengths), column] = flat
-    return Normalized(cps, chars, pretokenizer_classes(tokenizer, text))
+    classes = pretokenizer_classes(tokenizer, text)
+    for shared in (cps, chars, classes):  # one copy serves every later caller
+        shared.flags.writeable = False
+    return Normalized(cps, chars, classes)
 
 
 def check_context_free(tokenizer: Tokenizer, norm: Normalized, alphabet: Iterable[str]) -> None:

@@ -15,7 +15,6 @@ from embedpipe import contract
 from tokenizers import normalizers
 
 from embedpipe_tokenizers.toolkit.graph import INT64_MAX, GraphBuilder, check_opset
-from embedpipe_tokenizers.toolkit.library import CODE_POINTS
 from embedpipe_tokenizers.toolkit.pairs import family_stage, stage_budget
 from embedpipe_tokenizers.toolkit.pieces import Entry, PieceTables, build_piece_tables
 from embedpipe_tokenizers.toolkit.specials import SpecialTable, check_added_tokens, special_table
@@ -74,8 +73,7 @@ def build_exact_unigram_graph(
     check_added_tokens(spec.added_tokens, graph="the exact Unigram graph", fix=FIX)
     budget = stage_budget(spec.template, max_length, prefix, pair=pair)
     pieces = build_piece_tables(_entries(spec), [t.id for t in spec.added_tokens])
-    all_code_points = "".join(chr(cp) if not 0xD800 <= cp <= 0xDFFF else "a" for cp in range(CODE_POINTS))
-    whitespace = whitespace_mask(all_code_points)
+    whitespace = whitespace_mask()
     special_chars = {ch: i + 1 for i, ch in enumerate(sorted({ch for t in spec.added_tokens for ch in t.content}))}
     rules = usable_rules(spec.charsmap)
     classes = checked_by_library(grapheme_classes(), rules, normalizers.Precompiled(spec.charsmap).normalize_str)

@@ -14,6 +14,7 @@ character whether it joins or not.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import regex
@@ -40,6 +41,7 @@ def _has(property_: str, text: str) -> np.ndarray:
     return mask
 
 
+@cache  # Unicode's tables do not change within a process
 def grapheme_classes() -> np.ndarray:
     """[0x110000] break class | PICTOGRAPHIC | InCB of every code point (surrogates: OTHER)."""
     text = "".join(chr(cp) if not 0xD800 <= cp <= 0xDFFF else "a" for cp in range(CODE_POINTS))
@@ -49,6 +51,7 @@ def grapheme_classes() -> np.ndarray:
     classes[_has("Extended_Pictographic", text)] |= PICTOGRAPHIC
     for code, name in ((INCB_LINKER, "Linker"), (INCB_CONSONANT, "Consonant"), (INCB_EXTEND, "Extend")):
         classes[_has(f"Indic_Conjunct_Break={name}", text)] |= code
+    classes.flags.writeable = False
     return classes
 
 

@@ -14,6 +14,7 @@ rules, and its index among the added tokens' characters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from tokenizers import Tokenizer, pre_tokenizers
@@ -48,13 +49,17 @@ class RuleTrie:
     node_output: np.ndarray
 
 
-def whitespace_mask(all_code_points: str) -> np.ndarray:
+@cache  # the library's answer does not change within a process
+def whitespace_mask() -> np.ndarray:
     """[0x110000] Rust's char::is_whitespace, asked of WhitespaceSplit (it removes exactly those)."""
     probe = Tokenizer.from_str(
         '{"version":"1.0","model":{"type":"WordLevel","vocab":{},"unk_token":"[UNK]"},"pre_tokenizer":{"type":"WhitespaceSplit"}}'
     )
     probe.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    return pretokenizer_classes(probe, all_code_points) == SPACE
+    all_code_points = "".join(chr(cp) if not 0xD800 <= cp <= 0xDFFF else "a" for cp in range(CODE_POINTS))
+    mask = pretokenizer_classes(probe, all_code_points) == SPACE
+    mask.flags.writeable = False
+    return mask
 
 
 def item_of(text: str, alphabet: dict[str, int], whitespace: np.ndarray, replacement: str) -> list[int]:
