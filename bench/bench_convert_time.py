@@ -70,9 +70,9 @@ PHASES = (
     Phase("onnx.checker + op rule", "embedpipe.pipeline", "ONNXPipeline._check", 2),
     Phase("validation", "embedpipe.pipeline", "ONNXPipeline.validate"),
     Phase("loading the sentence-transformers reference", "embedpipe.validate", "reference_model", 2),
+    Phase("reference vectors (SentenceTransformer.encode)", "sentence_transformers", "SentenceTransformer.encode", 2),
     Phase("opening the ONNX Runtime session", "embedpipe.runtime", "open_session", 2),
-    Phase("comparing line by line", "embedpipe.validate", "compare", 2),
-    Phase("reference vectors (SentenceTransformer.encode)", "sentence_transformers", "SentenceTransformer.encode", 3),
+    Phase("graph vectors (ONNX Runtime, text by text)", "embedpipe.runtime", "embed", 2),
     Phase("manifest (sha256 of the model folder)", "embedpipe.pipeline", "build_manifest"),
     Phase("writing the file (sink)", "embedpipe_sinks.file", "FileSink.write"),
 )
