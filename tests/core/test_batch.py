@@ -22,7 +22,7 @@ from embedpipe.errors import ConfigError
 from embedpipe.oprule import check_op_rule
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
-from embedpipe.validate import compare
+from embedpipe.validate import compare, reference_vectors
 from sentence_transformers import SentenceTransformer
 
 from tests.conftest import ORACLE_EXACT_SAMPLES, Convert
@@ -216,6 +216,6 @@ class _CountingSession:
 @pytest.mark.parametrize("refuse_batches", [False, True])
 def test_validation_checks_a_batched_graph_with_one_batch_of_every_sample(minilm_batched: Path, minilm_reference, refuse_batches: bool) -> None:  # type: ignore[no-untyped-def]
     session = _CountingSession(open_session(minilm_batched), refuse_batches)
-    report = compare(session, minilm_reference, list(MIXED))
+    report = compare(session, reference_vectors(minilm_reference, MIXED), list(MIXED))
     assert report.ok and len(report.results) == len(MIXED)
     assert session.calls == ([len(MIXED)] + [1] * len(MIXED) if refuse_batches else [len(MIXED)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -30,10 +31,11 @@ from embedpipe.quality import HEAD_FLOORS, HeadQualityReport, QualityReport, mea
 from embedpipe.samples import SAMPLES
 from embedpipe.scoring import ScoreReport, compare_scores, hard_inputs, reference_scores
 from embedpipe.source import ModelSource, load_source
-from embedpipe.validate import ValidationReport, compare, reference_model
+from embedpipe.validate import ValidationReport, compare, reference_model, reference_vectors
 from embedpipe.weights import ExternalDataLayout, WeightFolder, has_external_data, weight_bytes
 
 if TYPE_CHECKING:
+    import numpy as np
     import onnxruntime as ort
 
 log = logging.getLogger(__name__)
@@ -315,24 +317,30 @@ class ONNXPipeline:
 
         ``texts`` defaults to the built-in hard samples. A quantized pipeline's fp32 graph is what
         proves the conversion; the quantized graph is measured against it by ``measure_quality``.
+        The reference's vectors are computed and its model freed before the graph's session opens,
+        so a large model's weights are in memory once, not twice.
         """
         from embedpipe.runtime import open_session
 
         model = self.fp32_graph() if model is None else model
         if self.settings.head is not None:
             return self._validate_scores(model, texts)
-        assert self.components.pooler is not None
+        lines = list(SAMPLES if texts is None else texts)
         self._progress("validating against sentence-transformers")
-        reference = reference_model(self.source, self.settings, self.components.pooler, self.components.post_processors)
+        expected = self._reference_vectors(lines)
         session = open_session(model) if isinstance(model, Path) else self.open_session(model)
-        self.report = compare(
-            session,
-            reference,
-            list(SAMPLES if texts is None else texts),
-            limitations=self._limitations(),
-            prefix=self.settings.prefix,
-        )
+        self.report = compare(session, expected, lines, limitations=self._limitations())
         return self.report
+
+    def _reference_vectors(self, texts: list[str]) -> np.ndarray:
+        """sentence-transformers' vectors of ``texts``; the reference model is gone when this returns."""
+        assert self.components.pooler is not None
+        reference = reference_model(self.source, self.settings, self.components.pooler, self.components.post_processors)
+        try:
+            return reference_vectors(reference, texts, prefix=self.settings.prefix)
+        finally:
+            del reference
+            gc.collect()  # torch modules hold reference cycles: free the weights now, not at some later collection
 
     def _limitations(self) -> list[Limitation]:
         """The tokenizer's declared limitations that hold for this graph's op profile."""
