@@ -1,10 +1,12 @@
 """INT8 storage with float arithmetic: the MatMuls quantization would damage most keep their float computation.
 
 Each chosen MatMul's weight is stored as int8 with one scale per output column (symmetric, so
-zero stays exact) and a standard ``DequantizeLinear`` turns it back into float32 when the graph
-runs: the file stays the size of a fully quantized one, and the product is a float product with
-the weight rounded to 255 levels per column, far closer to fp32 than integer arithmetic on
-dynamically quantized inputs.
+zero stays exact) and turned back into float32 by ``Cast`` and ``Mul``: the file stays the size
+of a fully quantized one, the runtime folds the two constants into a float weight once when it
+opens the graph, and the product is a float product with the weight rounded to 255 levels per
+column, far closer to fp32 than integer arithmetic on dynamically quantized inputs. Not
+``DequantizeLinear``: ONNX Runtime 1.32 rewrites DequantizeLinear + MatMul into its own
+MatMulNBits and fails when the weight lives outside a Loop body, as in the batched graph.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Collection
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 LEVELS = 127
 
@@ -32,16 +34,11 @@ def dequantized_weights(model: onnx.ModelProto, nodes: Collection[str]) -> onnx.
         stored = np.clip(np.round(weight / scale), -LEVELS, LEVELS).astype(np.int8)
         name = tensor.name
         model.graph.initializer.remove(tensor)
-        model.graph.initializer.extend(
-            [
-                numpy_helper.from_array(stored, f"{name}_int8"),
-                numpy_helper.from_array(scale, f"{name}_int8_scale"),
-                numpy_helper.from_array(np.zeros_like(stored[0]), f"{name}_int8_zero_point"),
-            ]
-        )
-        dequantize.append(
-            helper.make_node("DequantizeLinear", [f"{name}_int8", f"{name}_int8_scale", f"{name}_int8_zero_point"], [name], name=f"{name}/dequantize", axis=1)
-        )
+        model.graph.initializer.extend([numpy_helper.from_array(stored, f"{name}_int8"), numpy_helper.from_array(scale, f"{name}_int8_scale")])
+        dequantize += [
+            helper.make_node("Cast", [f"{name}_int8"], [f"{name}_int8_float"], name=f"{name}/to_float", to=TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{name}_int8_float", f"{name}_int8_scale"], [name], name=f"{name}/dequantize"),
+        ]
     nodes_in_order = [*dequantize, *model.graph.node]
     del model.graph.node[:]
     model.graph.node.extend(nodes_in_order)
