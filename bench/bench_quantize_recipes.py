@@ -13,10 +13,11 @@ against its own fp32 graph on the retrieval set the floors use), then:
 * per-node sensitivity (``--sensitivity``): each weighted MatMul/Gather quantized alone, its damage
   (1 - mean cosine to fp32) on the held-out lines: the evidence for what the search keeps in float.
 
-A second table repeats size and latency on a random-weight model of MPNet-base's shape (12 layers,
-hidden 768, a 3,000-word vocabulary): its vectors mean nothing, so no quality there.
+``--model mpnet`` makes the second table: size and latency on a random-weight model of MPNet-base's
+shape (12 layers, hidden 768, a 3,000-word vocabulary; its vectors mean nothing, so no quality).
 
-Run: .venv/bin/python bench/bench_quantize_recipes.py [--quick] [--sensitivity] [--threads 2] [--output-dir bench/results]
+Run: .venv/bin/python bench/bench_quantize_recipes.py [--model minilm|mpnet] [--quick] [--sensitivity] [--threads 2]
+(writes bench/results/quantize_recipes.{json,md}, or quantize_recipes_mpnet.{json,md})
 """
 
 from __future__ import annotations
@@ -52,8 +53,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 DEFAULT = "default (search within the floors)"
 # The larger model's table: the recipes that differ in speed or size (its vectors are random, so no search).
-MPNET_RECIPES = (FP32, "dynamic, 7-bit weights (old default)", "dynamic, 8-bit weights", "SmoothQuant + dynamic, down projections float",
-                 "SmoothQuant + dynamic, feed-forward float", "weights int8, all arithmetic float")
+MPNET_RECIPES = (FP32, "dynamic, 7-bit weights (old default)", "SmoothQuant + dynamic, down projections float", "weights int8, all arithmetic float")
 TARGETS = {"mean_cosine_min": 0.995, "mean_top10_overlap_min": 0.97, "latency_ratio_max": 0.60, "size_ratio_max": 0.32}
 MPNET_SHAPE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072, "max_position_embeddings": 514}
 MPNET_SIZES, MPNET_QUICK = Sizes(short=60, long=24, rounds=3, warmup=5), Sizes(short=6, long=3, rounds=1, warmup=1)
@@ -203,12 +203,21 @@ def table(converted: dict[str, dict[str, Any]], quality: bool) -> list[str]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    machine, targets, checks = results["machine"], results["targets"], results["checks"]
+    machine = results["machine"]
+    load = (
+        f"Threads {machine['threads']}, ORT spinning off, {machine['cpu_model']} ({machine['usable_cpus']} usable CPUs), "
+        f"load average at start {', '.join(f'{v:.1f}' for v in machine['load_average_at_start'])}."
+    )
+    if "mpnet" in results:
+        return (
+            "# INT8 recipes on a random-weight MPNet-base-shaped model (size and latency only)\n\n"
+            + "\n".join(table(results["mpnet"], quality=False) + ["", load])
+            + "\n"
+        )
+    targets, checks = results["targets"], results["checks"]
     notes = [
         "",
-        f"Threads {machine['threads']}, ORT spinning off, {machine['cpu_model']} ({machine['usable_cpus']} usable CPUs), "
-        f"load average at start {', '.join(f'{v:.1f}' for v in machine['load_average_at_start'])}. "
-        f"Quality to fp32 on the export's own check (validation texts + 150-line retrieval set, what the floors use) "
+        f"{load} Quality to fp32 on the export's own check (validation texts + 150-line retrieval set, what the floors use) "
         f"and on {results['held_out_lines']} held-out real lines.",
         "",
         "Targets for the default INT8 (issue 16) and the measured figures: "
@@ -223,8 +232,6 @@ def markdown(results: dict[str, Any]) -> str:
         + ".",
     ]
     text = "# INT8 recipes on all-MiniLM-L6-v2\n\n" + "\n".join(table(results["minilm"], quality=True) + notes) + "\n"
-    if results.get("mpnet"):
-        text += "\n# INT8 recipes on a random-weight MPNet-base-shaped model (size and latency only)\n\n" + "\n".join(table(results["mpnet"], quality=False)) + "\n"
     if results.get("sensitivity"):
         text += "\n# Per-node sensitivity (all-MiniLM-L6-v2, old default options, one node quantized at a time)\n\n| node | 1 - mean cosine |\n|---|---:|\n"
         text += "\n".join(f"| {r['node']} | {r['damage']:.2e} |" for r in results["sensitivity"][:12]) + "\n"
@@ -233,46 +240,49 @@ def markdown(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("minilm", "mpnet"), default="minilm", help="which table: one run per table")
     parser.add_argument("--quick", action="store_true", help="few texts and rounds: proves the script works, figures not to quote")
-    parser.add_argument("--sensitivity", action="store_true", help="also measure each node's damage alone (about 3 minutes)")
-    parser.add_argument("--no-mpnet", action="store_true", help="skip the MPNet-base-shaped table")
+    parser.add_argument("--sensitivity", action="store_true", help="MiniLM: also measure each node's damage alone (about 3 minutes)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output-dir", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
     machine = machine_info(args.threads)
     lines = CORPUS.read_text(encoding="utf-8").splitlines()
     texts = {"short": short_queries(lines, FULL.short), "long": long_prose(lines, FULL.long)}
-    held_out = held_out_lines(40 if args.quick else 300)
-    folder = model_folder()
-    results: dict[str, Any] = {"machine": machine, "quick": args.quick, "targets": TARGETS, "held_out_lines": len(held_out)}
-    if args.sensitivity:
-        results["sensitivity"] = sensitivity(folder, held_out[:100])
+    results: dict[str, Any] = {"machine": machine, "quick": args.quick, "targets": TARGETS}
     with tempfile.TemporaryDirectory(prefix="embedpipe-bench-recipes-") as work:
-        minilm = convert(folder, Path(work), RECIPES, validate=True)
-        held_out_quality(minilm, held_out)
-        latency(minilm, texts, args.threads, QUICK if args.quick else FULL)
-        results["minilm"] = minilm
-        if not args.no_mpnet:
-            mpnet_folder = build_mpnet_base_shaped(Path(work) / "mpnet")
-            mpnet = convert(mpnet_folder, Path(work) / "mpnet-out", {name: RECIPES[name] for name in MPNET_RECIPES}, validate=False)
-            latency(mpnet, texts, args.threads, MPNET_QUICK if args.quick else MPNET_SIZES)
-            results["mpnet"] = mpnet
-    for entry in [*results["minilm"].values(), *results.get("mpnet", {}).values()]:
+        if args.model == "mpnet":
+            folder = build_mpnet_base_shaped(Path(work) / "mpnet")
+            converted = convert(folder, Path(work) / "out", {name: RECIPES[name] for name in MPNET_RECIPES}, validate=False)
+            latency(converted, texts, args.threads, MPNET_QUICK if args.quick else MPNET_SIZES)
+            results["mpnet"] = converted
+        else:
+            folder = model_folder()
+            held_out = held_out_lines(40 if args.quick else 300)
+            results["held_out_lines"] = len(held_out)
+            if args.sensitivity:
+                results["sensitivity"] = sensitivity(folder, held_out[:100])
+            converted = convert(folder, Path(work), RECIPES, validate=True)
+            held_out_quality(converted, held_out)
+            latency(converted, texts, args.threads, QUICK if args.quick else FULL)
+            results["minilm"] = converted
+            default, fp32 = converted[DEFAULT], converted[FP32]
+            results["checks"] = {
+                "mean_cosine": default["quality_vs_fp32"]["mean_cosine"],
+                "mean_top10_overlap": default["quality_vs_fp32"]["mean_top10_overlap"],
+                "held_out_mean_cosine": default["held_out"]["mean_cosine"],
+                "held_out_top10_overlap": default["held_out"]["mean_top10_overlap"],
+                "latency_ratio": default["latency"]["short"]["ratio_to_fp32"],
+                "long_latency_ratio": default["latency"]["long"]["ratio_to_fp32"],
+                "size_ratio": default["bytes"] / fp32["bytes"],
+            }
+    for entry in converted.values():
         entry["path"] = entry["path"].name
-    default, fp32 = results["minilm"][DEFAULT], results["minilm"][FP32]
-    results["checks"] = {
-        "mean_cosine": default["quality_vs_fp32"]["mean_cosine"],
-        "mean_top10_overlap": default["quality_vs_fp32"]["mean_top10_overlap"],
-        "held_out_mean_cosine": default["held_out"]["mean_cosine"],
-        "held_out_top10_overlap": default["held_out"]["mean_top10_overlap"],
-        "latency_ratio": default["latency"]["short"]["ratio_to_fp32"],
-        "long_latency_ratio": default["latency"]["long"]["ratio_to_fp32"],
-        "size_ratio": default["bytes"] / fp32["bytes"],
-    }
+    stem = "quantize_recipes" if args.model == "minilm" else "quantize_recipes_mpnet"
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "quantize_recipes.json").write_text(json.dumps(results, indent=2, default=str))
+    (args.output_dir / f"{stem}.json").write_text(json.dumps(results, indent=2, default=str))
     text = markdown(results)
-    (args.output_dir / "quantize_recipes.md").write_text(text)
+    (args.output_dir / f"{stem}.md").write_text(text)
     print(text)
 
 
