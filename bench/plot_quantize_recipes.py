@@ -14,7 +14,7 @@ import json
 from html import escape
 from pathlib import Path
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 760, 440, 70, 250, 30, 60
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 840, 440, 70, 320, 30, 60
 
 
 def svg(results: dict) -> str:
@@ -56,7 +56,7 @@ def svg(results: dict) -> str:
         parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="5" fill="{colour}"/>')
         legend_y = TOP + 14 + index * 18
         parts.append(f'<circle cx="{WIDTH - RIGHT + 20}" cy="{legend_y - 4}" r="5" fill="{colour}"/>')
-        parts.append(f'<text x="{WIDTH - RIGHT + 30}" y="{legend_y}">{escape(name[:38])}</text>')
+        parts.append(f'<text x="{WIDTH - RIGHT + 30}" y="{legend_y}">{escape(name)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
