@@ -154,10 +154,11 @@ def main(strict_plugins: bool) -> None:
     "quantize_options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Quantizer option, repeatable (int8: weight_type=qint8|quint8, per_channel=true, reduce_range=true, "
-    'op_types=["MatMul"]; fp16: compute=float16|float32).',
+    help="Quantizer option, repeatable (int8: weight_type=qint8|quint8, per_channel=true, reduce_range=false, "
+    'op_types=["MatMul"], smooth_alpha=0.7, float_compute=search|none|down|feed-forward|all; fp16: compute=float16|float32).',
 )
 @click.option("--quality-floor", type=float, help="Least agreement with the fp32 graph a quantized export must keep: mean cosine (embeddings), least Spearman per query (rerankers), same-label share (classifiers).")
+@click.option("--neighbour-floor", type=float, help="Embeddings: least mean share of each query's top-10 neighbours a quantized export must keep (default: the quantizer's).")
 @click.option("--external-data", "use_external_data", is_flag=True, help="Write the weights as external data (a .zip of .onnx, .dat, .json).")
 @click.option("--prompt", help="Text put before every input inside the graph, as encode(prompt=...) does (needs embedpipe-prompts).")
 @click.option("--prompt-name", help="One of the model's named prompts, e.g. query (needs embedpipe-prompts).")

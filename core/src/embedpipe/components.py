@@ -93,18 +93,36 @@ class PostProcessor(Protocol):
 
 
 @runtime_checkable
+class Calibration(Protocol):
+    """What a quantizer may learn from and is held to: the body's inputs for real texts, and the floors.
+
+    ``feeds`` are the tokenizer stage's outputs for calibration texts (input name -> array [1, S]);
+    ``accepts(body)`` runs a candidate body and tells whether it keeps the floors the export is held
+    to (quality.py), so a quantizer can search for the fastest body that does.
+    """
+
+    feeds: Sequence[dict[str, Any]]
+
+    def accepts(self, body: onnx.ModelProto) -> bool: ...
+
+
+@runtime_checkable
 class Quantizer(Protocol):
     """Transforms the graph's body (encoder, pooler, post-processors); never the tokenizer stage or IO types.
 
-    Its options are the factory's keyword arguments, so ``quantize`` takes the model only.
-    ``quality_floor`` is the least mean cosine to the fp32 graph it promises for an embedding graph:
-    an export below it fails unless the config sets its own ``quality_floor`` (rerankers and
-    classifiers are held to score agreement, with floors of their own: quality.py).
+    Its options are the factory's keyword arguments, so ``quantize`` takes the model and the
+    pipeline's ``Calibration``. ``quality_floor`` is the least mean cosine to the fp32 graph it
+    promises for an embedding graph, ``neighbour_floor`` the least mean top-10 neighbour overlap:
+    an export below either fails unless the config sets its own (rerankers and classifiers are
+    held to score agreement, with floors of their own: quality.py). After ``quantize``,
+    ``kept_float`` names the body's nodes it left in float arithmetic (the quality report lists them).
     """
 
     quality_floor: float
+    neighbour_floor: float
+    kept_float: tuple[str, ...]
 
-    def quantize(self, model: onnx.ModelProto) -> onnx.ModelProto: ...
+    def quantize(self, model: onnx.ModelProto, calibration: Calibration) -> onnx.ModelProto: ...
 
 
 @runtime_checkable

@@ -56,6 +56,7 @@ class ONNXPipelineConfig:
     # The least a quantized graph may agree with its fp32 graph (quality.py): mean cosine for an embedding
     # (default: the quantizer's), rank correlation for a reranker, same-label share for a classifier.
     quality_floor: float | None = None
+    neighbour_floor: float | None = None  # an embedding's least mean top-10 neighbour overlap (default: the quantizer's)
     distance_metrics: list[str] | None = None
     languages: list[str] | None = None
     prompts: dict[str, str] | None = None  # sentence-transformers' named prompts, e.g. {"query": "query: "}
@@ -196,6 +197,7 @@ class Settings:
     batch_chunk: int = 0  # strings of similar length per encoder run in the batched graph (0: not batched)
     op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use
     head: Head | None = None  # a reranker's or classifier's head; None for an embedding
+    neighbour_floor: float | None = None  # an embedding's least mean top-10 neighbour overlap (None: the quantizer's)
 
     @property
     def function(self) -> str:
@@ -268,7 +270,20 @@ def resolve(
         batch_chunk=_batch_chunk(config, quantizer),
         op_profile=config.op_profile,
         head=head,
+        neighbour_floor=_neighbour_floor(config, quantizer, head),
     )
+
+
+def _neighbour_floor(config: ONNXPipelineConfig, quantizer: str | None, head: Head | None) -> float | None:
+    """The neighbour floor asked for, checked: an overlap share, for a quantized embedding graph only."""
+    floor = config.neighbour_floor
+    if floor is None:
+        return None
+    if quantizer is None or head is not None:
+        raise ConfigError("neighbour_floor is set but no embedding graph is quantized", "set quantize_model or use_float16, or drop neighbour_floor")
+    if isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 <= floor <= 1:
+        raise ConfigError(f"neighbour_floor {floor!r} is not in [0, 1] (a share of each query's top-10 neighbours)", "use e.g. 0.95")
+    return float(floor)
 
 
 def _function(config: ONNXPipelineConfig, source: ModelSource) -> str:

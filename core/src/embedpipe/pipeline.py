@@ -27,7 +27,7 @@ from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
 from embedpipe.optimize import optimize_portably
 from embedpipe.plugins import PluginManager, get_plugin_manager
-from embedpipe.quality import HEAD_FLOORS, HeadQualityReport, QualityReport, measure, measure_head
+from embedpipe.quality import HEAD_FLOORS, BodyCalibration, HeadQualityReport, QualityReport, body_feeds, measure, measure_head, retrieval_texts
 from embedpipe.samples import SAMPLES
 from embedpipe.scoring import ScoreReport, compare_scores, hard_inputs, reference_scores
 from embedpipe.source import ModelSource, load_source
@@ -167,8 +167,8 @@ class ONNXPipeline:
         if self.components.quantizer is not None:
             self._progress("optimizing the body (portable, basic level)")
             optimized = optimize_portably(self._weights.internalize(_copy(body)))
-            self._progress(f"quantizing ({self.settings.quantizer})")
-            quantized = self.components.quantizer.quantize(optimized)
+            self._progress(f"quantizing ({self.settings.quantizer}, calibrated on real text within the floors)")
+            quantized = self.components.quantizer.quantize(optimized, self._calibration(tokenizer.model, optimized))
             model = self._with_tokenizer(tokenizer, self._weights.externalize(quantized, f"{self.settings.quantizer}.dat"))
         if self.uses_external_data(model):
             model = self._weights.externalize(model, "graph.dat")  # the other stages' tensors too
@@ -363,28 +363,50 @@ class ONNXPipeline:
         self.report = compare_scores(session, head, inputs, expected, limitations=self._limitations())
         return self.report
 
+    def _floors(self, quantizer: Quantizer) -> tuple[float, float]:
+        """(quality floor, neighbour floor): the config's, else the quantizer's; a head's are its function's and none."""
+        head = self.settings.head
+        if head is not None:
+            return self.settings.quality_floor or HEAD_FLOORS[head.function], 0.0
+        floor = self.settings.quality_floor if self.settings.quality_floor is not None else quantizer.quality_floor
+        neighbours = self.settings.neighbour_floor if self.settings.neighbour_floor is not None else quantizer.neighbour_floor
+        return floor, neighbours
+
+    def _calibration(self, tokenizer: onnx.ModelProto, body: onnx.ModelProto) -> BodyCalibration:
+        """The body's inputs for the texts ``measure_quality`` uses, and the floors the export will be held to."""
+        from embedpipe.runtime import open_session
+
+        assert self.components.quantizer is not None
+        session = open_session(tokenizer)
+        head = self.settings.head
+        if head is not None:
+            return BodyCalibration(body, body_feeds(session, hard_inputs(head.pair)))
+        floor, neighbours = self._floors(self.components.quantizer)
+        lines = [(t,) for t in [*SAMPLES, *retrieval_texts()]]
+        return BodyCalibration(body, body_feeds(session, lines), floor=floor, neighbour_floor=neighbours, retrieval_from=len(SAMPLES))
+
     def measure_quality(self) -> QualityReport | HeadQualityReport | None:
         """The quantized graph against the fp32 graph (None when nothing is quantized); see ``embedpipe.quality``.
 
-        A head's floor is its function's (``HEAD_FLOORS``): the quantizer's own floor is a cosine.
+        A head's floor is its function's (``HEAD_FLOORS``): the quantizer's own floors are a cosine and an overlap.
         """
         model, fp32 = self.build(), self.fp32_graph()
-        if self.components.quantizer is None:
+        quantizer = self.components.quantizer
+        if quantizer is None:
             return None
         self._progress(f"measuring {self.settings.quantizer} against fp32")
         head = self.settings.head
-        floor = self.settings.quality_floor
-        if floor is None:
-            floor = self.components.quantizer.quality_floor if head is None else HEAD_FLOORS[head.function]
+        floor, neighbours = self._floors(quantizer)
         sizes = {
             "quantizer": self.settings.quantizer or "quantizer",
             "floor": floor,
             "weight_bytes": weight_bytes(model),
             "fp32_weight_bytes": weight_bytes(fp32),
+            "kept_float": tuple(quantizer.kept_float),
         }
         sessions = self.open_session(fp32), self.open_session(model)
         if head is None:
-            self.quality = measure(*sessions, SAMPLES, **sizes)
+            self.quality = measure(*sessions, SAMPLES, neighbour_floor=neighbours, **sizes)
         else:
             self.quality = measure_head(*sessions, hard_inputs(head.pair), function=head.function, **sizes)
         return self.quality
@@ -447,7 +469,7 @@ class ONNXPipeline:
             if quality is not None and not quality.ok:
                 raise ValidationError(
                     f"{quality.quantizer} moves the {self.settings.function} outputs too far: {quality.shortfall}",
-                    "try other quantize_options (e.g. per_channel), lower quality_floor, or do not quantize; nothing was written",
+                    "try other quantize_options (e.g. float_compute=all), lower quality_floor or neighbour_floor, or do not quantize; nothing was written",
                 )
         validation = self._export_report.to_dict() if self._export_report is not None else None
         manifest = build_manifest(self.source, self.settings_properties(), plugins=self.plugins, validation=validation)

@@ -3,7 +3,10 @@
 Embeddings, two figures: the cosine of each vector to the fp32 one (min and mean over the validation
 texts), and how well nearest-neighbour rankings survive (top-10 overlap on a retrieval set of 150
 lines of real multilingual text shipped in ``embedpipe/data/retrieval.txt``, each line a query
-against all the others). An export fails when the mean cosine drops below the floor.
+against all the others). An export fails when the mean cosine drops below the quality floor or
+the mean overlap below the neighbour floor. ``BodyCalibration`` hands a quantizer the same
+measurement before the export, on the body alone, so it can search for the fastest body that
+keeps both floors.
 
 Rerankers and classifiers, on the hard inputs validation uses (``scoring.hard_inputs``): max and
 mean |score difference|, and an agreement the floor applies to. A reranker's is Spearman's rank
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,7 @@ from embedpipe import contract
 from embedpipe.runtime import Inputs, embed, run_inputs
 
 if TYPE_CHECKING:
+    import onnx
     import onnxruntime as ort
 
 TOP_K = 10
@@ -50,18 +55,26 @@ class QualityReport:
     fp32_weight_bytes: int
     cosines: np.ndarray
     overlaps: np.ndarray
+    neighbour_floor: float = 0.0
+    kept_float: tuple[str, ...] = ()  # the body's nodes the quantizer left in float arithmetic
 
     @property
     def mean_cosine(self) -> float:
         return float(self.cosines.mean())
 
     @property
+    def mean_overlap(self) -> float:
+        return float(self.overlaps.mean())
+
+    @property
     def ok(self) -> bool:
-        return bool(np.isfinite(self.cosines).all()) and self.mean_cosine >= self.floor
+        return bool(np.isfinite(self.cosines).all()) and self.mean_cosine >= self.floor and self.mean_overlap >= self.neighbour_floor
 
     @property
     def shortfall(self) -> str:
-        return f"mean cosine {self.mean_cosine:.5f} to the fp32 graph is below the floor {self.floor}"
+        if self.mean_cosine < self.floor or not np.isfinite(self.cosines).all():
+            return f"mean cosine {self.mean_cosine:.5f} to the fp32 graph is below the floor {self.floor}"
+        return f"mean top-{TOP_K} neighbour overlap {self.mean_overlap:.3f} with the fp32 graph is below the neighbour floor {self.neighbour_floor}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,8 +88,10 @@ class QualityReport:
             "mean_cosine": self.mean_cosine,
             "floor": self.floor,
             "queries": int(self.overlaps.size),
-            f"mean_top{TOP_K}_overlap": float(self.overlaps.mean()),
+            f"mean_top{TOP_K}_overlap": self.mean_overlap,
             f"min_top{TOP_K}_overlap": float(self.overlaps.min()),
+            "neighbour_floor": self.neighbour_floor,
+            "kept_float": list(self.kept_float),
         }
 
     def summary(self) -> str:
@@ -87,7 +102,7 @@ class QualityReport:
             f"({data['size_ratio']:.0%} of {self.fp32_weight_bytes / 1e6:.1f} MB)  "
             f"cos min={data['min_cosine']:.5f} mean={data['mean_cosine']:.5f} (floor {self.floor})  "
             f"top-{TOP_K} overlap mean={data[f'mean_top{TOP_K}_overlap']:.3f} min={data[f'min_top{TOP_K}_overlap']:.1f} "
-            f"over {data['queries']} queries"
+            f"over {data['queries']} queries (floor {self.neighbour_floor})  kept in float: {len(self.kept_float)} nodes"
         )
 
 
@@ -119,6 +134,8 @@ def measure(
     floor: float,
     weight_bytes: int,
     fp32_weight_bytes: int,
+    neighbour_floor: float = 0.0,
+    kept_float: tuple[str, ...] = (),
 ) -> QualityReport:
     """Embed ``texts`` and the retrieval set with both graphs; cosines over all lines, overlaps over the retrieval set."""
     corpus = retrieval_texts()
@@ -131,7 +148,61 @@ def measure(
         fp32_weight_bytes=fp32_weight_bytes,
         cosines=cosines(want, got),
         overlaps=top_k_overlap(want[len(texts) :], got[len(texts) :]),
+        neighbour_floor=neighbour_floor,
+        kept_float=kept_float,
     )
+
+
+def body_feeds(tokenizer: ort.InferenceSession, inputs: Sequence[Inputs]) -> list[dict[str, np.ndarray]]:
+    """The tokenizer stage's outputs (the body's inputs) for each text or pair, by name."""
+    names, outputs = [i.name for i in tokenizer.get_inputs()], [o.name for o in tokenizer.get_outputs()]
+    return [
+        dict(zip(outputs, tokenizer.run(outputs, {n: np.array([t], dtype=object) for n, t in zip(names, one)}))) for one in inputs
+    ]
+
+
+def run_body(body: onnx.ModelProto, feeds: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
+    """The body's only output for each feed, one row each."""
+    from embedpipe.runtime import open_session
+
+    session = open_session(body)
+    names = {i.name for i in session.get_inputs()}
+    return np.concatenate([session.run(None, {k: v for k, v in f.items() if k in names})[0] for f in feeds])
+
+
+class BodyCalibration:
+    """Real inputs for a quantizer and the floors its body is held to, measured as ``measure`` will measure the export.
+
+    An embedding body is checked on the validation texts and the retrieval set (mean cosine to the
+    fp32 body, mean top-10 overlap over the retrieval set); a head's body has no such check here
+    (its agreement floor is applied to the export), so any candidate is accepted.
+    """
+
+    def __init__(
+        self,
+        body: onnx.ModelProto,
+        feeds: list[dict[str, np.ndarray]],
+        *,
+        floor: float | None = None,
+        neighbour_floor: float = 0.0,
+        retrieval_from: int = 0,
+    ) -> None:
+        self.feeds = feeds
+        self.floor, self.neighbour_floor, self.retrieval_from = floor, neighbour_floor, retrieval_from
+        self._fp32_body = body
+
+    @cached_property
+    def reference(self) -> np.ndarray:
+        """The fp32 body's rows: run on the first check only (a quantizer that never asks pays nothing)."""
+        return run_body(self._fp32_body, self.feeds)
+
+    def accepts(self, body: onnx.ModelProto) -> bool:
+        if self.floor is None:
+            return True
+        got = run_body(body, self.feeds)
+        found = cosines(self.reference, got)
+        overlap = top_k_overlap(self.reference[self.retrieval_from :], got[self.retrieval_from :]).mean()
+        return bool(np.isfinite(found).all()) and found.mean() >= self.floor and overlap >= self.neighbour_floor
 
 
 @dataclass(frozen=True)
@@ -146,6 +217,7 @@ class HeadQualityReport:
     want: np.ndarray  # the fp32 graph's rows [N, L]
     got: np.ndarray  # the quantized graph's rows [N, L]
     queries: tuple[np.ndarray, ...]  # a reranker's row indices per query (empty for a classifier)
+    kept_float: tuple[str, ...] = ()  # the body's nodes the quantizer left in float arithmetic
 
     @property
     def agreement_name(self) -> str:
@@ -180,6 +252,7 @@ class HeadQualityReport:
             **({"queries": len(self.queries)} if self.queries else {}),
             self.agreement_name: self.agreement,
             "floor": self.floor,
+            "kept_float": list(self.kept_float),
         }
 
     def summary(self) -> str:
@@ -225,6 +298,7 @@ def measure_head(
     floor: float,
     weight_bytes: int,
     fp32_weight_bytes: int,
+    kept_float: tuple[str, ...] = (),
 ) -> HeadQualityReport:
     """Score ``inputs`` with both graphs; a reranker's queries are its pairs grouped by first text."""
     want = np.stack([run_inputs(fp32, i) for i in inputs]).astype(np.float64)
@@ -238,4 +312,5 @@ def measure_head(
         want=want,
         got=got,
         queries=query_groups(inputs) if function == contract.REGRESSION else (),
+        kept_float=kept_float,
     )

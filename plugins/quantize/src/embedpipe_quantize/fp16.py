@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 from embedpipe import contract
+from embedpipe.components import Calibration
 from embedpipe.errors import ConfigError
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
@@ -30,16 +31,20 @@ class Fp16Quantizer:
     """FP16 of the graph's body; see the module docstring for the two ``compute`` modes."""
 
     quality_floor = 0.999
+    neighbour_floor = 0.99
 
     def __init__(self, compute: str = "float16") -> None:
         if compute not in COMPUTE:
             raise ConfigError(f"FP16 compute {compute!r} is unknown", f"use one of: {', '.join(COMPUTE)}")
         self.compute = compute
+        self.kept_float: tuple[str, ...] = ()
 
-    def quantize(self, model: onnx.ModelProto) -> onnx.ModelProto:
+    def quantize(self, model: onnx.ModelProto, calibration: Calibration) -> onnx.ModelProto:
+        """The body in float16; FP16 needs no calibration (the conversion is fixed), so ``calibration`` goes unused."""
         if self.compute == "float32":
             return float16_weights(model)
         float32_nodes = [node.name for node in model.graph.node if node.name.startswith(FLOAT32_STAGES)]
+        self.kept_float = tuple(float32_nodes)
         with quiet_quantization_logs():
             converted = convert_float_to_float16(
                 model, keep_io_types=True, op_block_list=DEFAULT_OP_BLOCK_LIST, node_block_list=float32_nodes
