@@ -136,13 +136,13 @@ def sensitivity(folder: Path, lines: list[str]) -> list[dict[str, Any]]:
 
     import onnx
     from embedpipe import ONNXPipeline, ONNXPipelineConfig
-    from embedpipe.optimize import optimize_portably
+    from embedpipe.optimize import BASIC, optimize
     from embedpipe.quality import body_feeds, cosines, run_body
     from embedpipe.runtime import open_session
     from onnxruntime.quantization import quantize_dynamic
 
     pipe = ONNXPipeline(folder, ONNXPipelineConfig(validate=False))
-    body = optimize_portably(pipe._weights.internalize(copy.deepcopy(pipe._body())))
+    body = optimize(pipe._weights.internalize(copy.deepcopy(pipe._body())), BASIC)
     feeds = body_feeds(open_session(pipe.tokenizer_graph()), [(line,) for line in lines])
     reference = run_body(body, feeds)
     weights = {t.name for t in body.graph.initializer if len(t.dims) == 2}

@@ -135,6 +135,12 @@ def main(strict_plugins: bool) -> None:
     "portable: no onnxruntime-extensions op (com.microsoft instead), for runtimes without that library.",
 )
 @click.option(
+    "--optimize",
+    type=click.Choice(["0", "1", "2", "99"]),
+    help="ONNX Runtime's optimization level written into the graph (default 0; 1 when quantizing): 1 basic, "
+    "2 fused contrib ops and 99 also this CPU's layouts, both for --op-profile portable only (docs/optimization.md).",
+)
+@click.option(
     "--function",
     type=click.Choice(contract.FUNCTIONS, case_sensitive=False),
     help="What the graph computes (default: as config.json's architectures say): regression is a reranker "
@@ -257,6 +263,7 @@ def _report_head(pipe: Any, path: Path, to_db: str | None, as_json: bool) -> Non
 def _config_properties(options: dict[str, Any]) -> dict[str, Any]:
     quantize = options.pop("quantize")
     options["labels"] = list(options["labels"]) or None
+    options["optimize"] = None if options["optimize"] is None else int(options["optimize"])
     options["quantize_options"] = _key_values(options["quantize_options"]) or None
     properties = {k: v for k, v in options.items() if v is not None and v is not False and k != "no_validate"}
     properties["validate"] = not options["no_validate"]

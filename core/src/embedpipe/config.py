@@ -15,6 +15,7 @@ from typing import Any
 
 from embedpipe import classifier, contract
 from embedpipe.errors import ConfigError, UnsupportedModelError
+from embedpipe.optimize import check_level, default_level
 from embedpipe.plugins import PluginManager, get_plugin_manager
 from embedpipe.source import ModelSource
 
@@ -68,6 +69,7 @@ class ONNXPipelineConfig:
     batch_chunk: int | None = None  # strings per encoder run in the batched graph (default 16; 1 with INT8)
     opset: int = contract.DEFAULT_OPSET
     op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use (contract.OP_PROFILES)
+    optimize: int | None = None  # ONNX Runtime's level written into the graph: 0, 1, 2, 99 (optimize.py; default 0, 1 if quantized)
     # What the graph computes (contract.FUNCTIONS, any case; default: as config.json's architectures imply).
     function: str | None = None
     # The head's activation (contract.ACTIVATIONS, or "model": what CrossEncoder.predict applies); default:
@@ -196,6 +198,7 @@ class Settings:
     batch: bool = False  # string [N] -> [N, D] (client-side only)
     batch_chunk: int = 0  # strings of similar length per encoder run in the batched graph (0: not batched)
     op_profile: str = contract.DEFAULT_OP_PROFILE  # which op domains the graph may use
+    optimize: int = 0  # ONNX Runtime's optimization level applied to the body (optimize.LEVELS)
     head: Head | None = None  # a reranker's or classifier's head; None for an embedding
     neighbour_floor: float | None = None  # an embedding's least mean top-10 neighbour overlap (None: the quantizer's)
 
@@ -269,6 +272,7 @@ def resolve(
         batch=bool(config.batch),
         batch_chunk=_batch_chunk(config, quantizer),
         op_profile=config.op_profile,
+        optimize=default_level(quantizer is not None) if config.optimize is None else check_level(config.optimize, config.op_profile),
         head=head,
         neighbour_floor=_neighbour_floor(config, quantizer, head),
     )

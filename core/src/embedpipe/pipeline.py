@@ -25,7 +25,7 @@ from embedpipe.head import head_stage
 from embedpipe.manifest import attach, build_manifest
 from embedpipe.naming import check_export_name
 from embedpipe.oprule import assert_op_rule
-from embedpipe.optimize import optimize_portably
+from embedpipe.optimize import BASIC, default_level, optimize
 from embedpipe.plugins import PluginManager, get_plugin_manager
 from embedpipe.quality import HEAD_FLOORS, BodyCalibration, HeadQualityReport, QualityReport, body_feeds, measure, measure_head, retrieval_texts
 from embedpipe.samples import SAMPLES
@@ -162,13 +162,17 @@ class ONNXPipeline:
         """
         tokenizer = Stage(contract.TOKENIZER_STAGE, self.tokenizer_graph())
         body = self._body()
-        self._fp32_model = self._with_tokenizer(tokenizer, body)
+        level = self.settings.optimize
+        self._fp32_model = self._with_tokenizer(tokenizer, body if level == 0 or self.components.quantizer else self._optimized(body, level))
         model = self._fp32_model
         if self.components.quantizer is not None:
-            self._progress("optimizing the body (portable, basic level)")
-            optimized = optimize_portably(self._weights.internalize(_copy(body)))
+            # ONNX Runtime's quantizer cannot type the fused contrib ops' outputs: it sees at most the basic
+            # level, and the extended levels fuse the quantized body.
+            optimized = self._optimized(body, min(level, BASIC))
             self._progress(f"quantizing ({self.settings.quantizer}, calibrated on real text within the floors)")
             quantized = self.components.quantizer.quantize(optimized, self._calibration(tokenizer.model, optimized))
+            if level > BASIC:
+                quantized = self._optimized(quantized, level)
             model = self._with_tokenizer(tokenizer, self._weights.externalize(quantized, f"{self.settings.quantizer}.dat"))
         if self.uses_external_data(model):
             model = self._weights.externalize(model, "graph.dat")  # the other stages' tensors too
@@ -182,6 +186,13 @@ class ONNXPipeline:
             self._fp32_model = model
         self._check(model)
         return model
+
+    def _optimized(self, body: onnx.ModelProto, level: int) -> onnx.ModelProto:
+        """A self-contained copy of the body at ONNX Runtime's ``level``. The tokenizer stage is never
+        optimized: it is exact as written, and nothing in it is worth fusing."""
+        if level > 0:
+            self._progress(f"optimizing the body (ONNX Runtime level {level})")
+        return optimize(self._weights.internalize(_copy(body)), level)
 
     @property
     def output_name(self) -> str:
@@ -285,6 +296,7 @@ class ONNXPipeline:
         settings = self.settings
         recorded = {"tokenizer": settings.tokenizer} if settings.tokenizer in self.plugins.registry("tokenizers") else {}
         batching = {"batch": True, "batch_chunk": settings.batch_chunk} if settings.batch else {}
+        optimized = {"optimize": settings.optimize} if settings.optimize != default_level(settings.quantizer is not None) else {}
         if settings.head is not None:
             return {
                 **recorded,
@@ -296,6 +308,7 @@ class ONNXPipeline:
                 "opset": settings.opset,
                 "op_profile": settings.op_profile,
                 **batching,
+                **optimized,
             }
         return {
             **recorded,
@@ -309,6 +322,7 @@ class ONNXPipeline:
             "languages": list(settings.languages),
             **({"prompt": settings.prefix} if settings.prefix else {}),
             **batching,
+            **optimized,
         }
 
     # -- validation --------------------------------------------------------------------------
