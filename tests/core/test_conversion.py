@@ -17,6 +17,7 @@ from embedpipe.compat import check_compat
 from embedpipe.oprule import check_op_rule
 from embedpipe.runtime import embed, open_session
 from embedpipe.samples import SAMPLES
+from embedpipe.validate import reference_vectors
 
 from tests.conftest import ORACLE_EXACT_SAMPLES
 
@@ -25,7 +26,7 @@ MIN_COSINE = 0.9999
 
 def _cosines(graph: Path, reference, texts: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
     got = embed(open_session(graph), texts)
-    want = reference.encode(texts, batch_size=16, convert_to_numpy=True)
+    want = reference_vectors(reference, texts)  # SentenceTransformer.encode of every text, in batches of like length
     return np.sum(got * want, axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
 
 

@@ -394,10 +394,18 @@ class ONNXPipeline:
         session = open_session(tokenizer)
         head = self.settings.head
         if head is not None:
-            return BodyCalibration(body, body_feeds(session, hard_inputs(head.pair)))
+            return BodyCalibration(body, body_feeds(session, self._tokenized_as_reference(hard_inputs(head.pair))))
         floor, neighbours = self._floors(self.components.quantizer)
-        lines = [(t,) for t in [*SAMPLES, *retrieval_texts()]]
-        return BodyCalibration(body, body_feeds(session, lines), floor=floor, neighbour_floor=neighbours, retrieval_from=len(SAMPLES))
+        samples = self._tokenized_as_reference([(t,) for t in SAMPLES])
+        lines = [*samples, *[(t,) for t in retrieval_texts()]]
+        return BodyCalibration(body, body_feeds(session, lines), floor=floor, neighbour_floor=neighbours, retrieval_from=len(samples))
+
+    def _tokenized_as_reference(self, inputs: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """``inputs`` without those any declared limitation of the tokenizer holds for, in any op profile:
+        calibrating on what one profile's stage tokenizes unlike Hugging Face would make the quantized
+        body depend on the profile."""
+        limitations = self.components.tokenizer.limitations
+        return [item for item in inputs if not any(lim.matches(text) for lim in limitations for text in item)]
 
     def measure_quality(self) -> QualityReport | HeadQualityReport | None:
         """The quantized graph against the fp32 graph (None when nothing is quantized); see ``embedpipe.quality``.
