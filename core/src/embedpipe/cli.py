@@ -160,7 +160,7 @@ def main(strict_plugins: bool) -> None:
     "quantize_options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Quantizer option, repeatable (int8: weight_type=qint8|quint8, per_channel=true, reduce_range=false, "
+    help="Quantizer option, repeatable (int8: weight_type=qint8|quint8, per_channel=true, reduce_range=true, "
     'op_types=["MatMul"], smooth_alpha=0.7, float_compute=search|none|down|feed-forward|all; fp16: compute=float16|float32).',
 )
 @click.option("--quality-floor", type=float, help="Least agreement with the fp32 graph a quantized export must keep: mean cosine (embeddings), least Spearman per query (rerankers), same-label share (classifiers).")
