@@ -68,7 +68,7 @@ class QualityReport:
 
     @property
     def ok(self) -> bool:
-        return bool(np.isfinite(self.cosines).all()) and self.mean_cosine >= self.floor and self.mean_overlap >= self.neighbour_floor
+        return keeps_floors(self.cosines, self.overlaps, self.floor, self.neighbour_floor)
 
     @property
     def shortfall(self) -> str:
@@ -153,6 +153,12 @@ def measure(
     )
 
 
+def keeps_floors(found: np.ndarray, overlaps: np.ndarray, floor: float, neighbour_floor: float) -> bool:
+    """The one rule an embedding's quantization is held to, by the export and by a quantizer's search:
+    finite cosines ``found``, their mean at least ``floor``, mean top-k overlap at least ``neighbour_floor``."""
+    return bool(np.isfinite(found).all()) and float(found.mean()) >= floor and float(overlaps.mean()) >= neighbour_floor
+
+
 def body_feeds(tokenizer: ort.InferenceSession, inputs: Sequence[Inputs]) -> list[dict[str, np.ndarray]]:
     """The tokenizer stage's outputs (the body's inputs) for each text or pair, by name."""
     names, outputs = [i.name for i in tokenizer.get_inputs()], [o.name for o in tokenizer.get_outputs()]
@@ -200,9 +206,8 @@ class BodyCalibration:
         if self.floor is None:
             return True
         got = run_body(body, self.feeds)
-        found = cosines(self.reference, got)
-        overlap = top_k_overlap(self.reference[self.retrieval_from :], got[self.retrieval_from :]).mean()
-        return bool(np.isfinite(found).all()) and found.mean() >= self.floor and overlap >= self.neighbour_floor
+        overlaps = top_k_overlap(self.reference[self.retrieval_from :], got[self.retrieval_from :])
+        return keeps_floors(cosines(self.reference, got), overlaps, self.floor, self.neighbour_floor)
 
 
 @dataclass(frozen=True)
